@@ -1,0 +1,7 @@
+"""`python -m edgepose` runs the command line."""
+
+import sys
+
+from edgepose.cli import main
+
+sys.exit(main())

@@ -1,0 +1,53 @@
+"""The `edgepose` command line: one module per subcommand in this package.
+
+Each module `edgepose/cli/<name>.py` defines `register(subparsers) -> None`, which adds its
+parser and sets `handler=run`, and `run(args) -> int`. Modules import heavy dependencies
+inside `run`, so `edgepose --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Callable, Sequence
+
+from edgepose import __version__
+from edgepose.errors import EdgeposeError
+
+log = logging.getLogger("edgepose")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand found in this package."""
+    parser = argparse.ArgumentParser(prog="edgepose", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"edgepose {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run one subcommand, map user-facing errors to one stderr line and an exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not logging.getLogger().handlers:
+        level = logging.WARNING - 10 * min(int(args.verbose), 2)
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except EdgeposeError as exc:
+        print(f"edgepose {args.command}: {exc}", file=sys.stderr)  # noqa: T201
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""Configuration: TOML validated by pydantic models, one module per section."""

@@ -1,0 +1,35 @@
+"""The errors that reach a user, each with the exit code the CLI turns it into."""
+
+from __future__ import annotations
+
+import os
+
+
+class EdgeposeError(Exception):
+    """Base of every error meant for a user: one clear line, a defined exit code."""
+
+    exit_code: int = 1
+
+
+class UsageError(EdgeposeError):
+    """Bad command-line input (missing file, not an image, unknown value)."""
+
+    exit_code = os.EX_USAGE  # 64
+
+
+class InputError(EdgeposeError):
+    """An input file that cannot be read or decoded."""
+
+    exit_code = os.EX_NOINPUT  # 66
+
+
+class ConfigError(EdgeposeError):
+    """An invalid configuration; systemd treats 78 as 'do not restart'."""
+
+    exit_code = os.EX_CONFIG  # 78
+
+
+class ModelError(EdgeposeError):
+    """A model file that is missing, corrupt or of the wrong shape."""
+
+    exit_code = os.EX_UNAVAILABLE  # 69

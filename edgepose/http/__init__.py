@@ -1,0 +1,1 @@
+"""The optional HTTP server: live preview, kiosk, health and metrics."""

@@ -1,0 +1,1 @@
+"""Model files, the TFLite runtime, and the accelerator plugins that make interpreters."""

@@ -1,0 +1,1 @@
+"""Accelerator plugins keyed by the config value `accelerator`: each makes interpreters."""

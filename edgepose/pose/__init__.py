@@ -1,0 +1,1 @@
+"""The BlazePose pipeline: detector -> ROI -> landmarks -> tracker -> smoothing; pure, no I/O."""

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command: set up what is missing, then lint (ruff), type-check (mypy --strict) and run pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup_dev.sh
+.venv/bin/ruff check edgepose tests scripts
+.venv/bin/ruff format --check edgepose tests scripts
+.venv/bin/mypy
+.venv/bin/python -m pytest -q -ra "$@"
