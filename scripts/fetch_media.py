@@ -93,8 +93,8 @@ def make_pan_clip(dest: Path, frames: int = 150, fps: float = 30.0) -> None:
     out_path = dest / DERIVED_CLIP
     if out_path.is_file():
         return
-    import cv2  # noqa: PLC0415
-    import numpy as np  # noqa: PLC0415
+    import cv2
+    import numpy as np
 
     image = cv2.imread(str(dest / "zidane.jpg"))
     if image is None:
