@@ -243,6 +243,8 @@ class TrackState:
     rep_counts: Mapping[str, int] = field(default_factory=dict)
     pose_class: str | None = None
     since_ms: int = 0
+    fallen: bool = False  # a fall was reported and the person has not got up since
+    still_ms: int = 0  # how long the person has not moved significantly
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +255,17 @@ class ActivityState:
     people: int
     tracks: tuple[TrackState, ...] = ()
     zone_counts: Mapping[str, int] = field(default_factory=dict)
+
+
+class SourceState(enum.StrEnum):
+    """What the frame source is doing, as the service reports it (stats, /healthz, status line)."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    RECONNECTING = "reconnecting"  # lost; being reopened with backoff
+    ENDED = "ended"  # a file reached its end
+    FAILED = "failed"
+    STOPPED = "stopped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,3 +281,5 @@ class ServiceStats:
     accelerator: str
     spool_depth: int
     cpu_temp_c: float | None = None
+    source: SourceState = SourceState.RUNNING
+    people: int = 0

@@ -15,7 +15,14 @@ from edgepose.paths import media_dir
 
 REPO = Path(__file__).resolve().parent.parent
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = [
+    "tests.plugins.chromium",
+    "tests.plugins.daemon",
+    "tests.plugins.http",
+    "tests.plugins.accelerators",
+    "tests.plugins.broker",
+    "tests.plugins.reference",
+]
 
 
 @pytest.fixture(scope="session")

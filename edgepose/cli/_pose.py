@@ -1,0 +1,143 @@
+"""Arguments, options and JSON output shared by the `detect`, `track` and `bench` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from edgepose.errors import InputError, UsageError
+from edgepose.types import ImageArray, ModelVariant, Pose, Precision, RunningMode
+
+JSON_DECIMALS = 6
+
+
+def add_pose_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model and pipeline options every pose subcommand takes (validated in `pose_options`)."""
+    from edgepose.pose.landmarker import DEFAULT_PRECISION, DEFAULT_VARIANT
+
+    parser.add_argument(
+        "--model", default=DEFAULT_VARIANT.value, help="lite, full or heavy (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--precision", default=DEFAULT_PRECISION.value, help="int8 or float (default: %(default)s)"
+    )
+    parser.add_argument("--num-poses", default="1", help="most people to find (default: %(default)s)")
+    parser.add_argument("--threads", default="2", help="interpreter threads (default: %(default)s)")
+    parser.add_argument("--min-detection-confidence", default="0.5", help="detector score threshold")
+    parser.add_argument("--min-presence-confidence", default="0.5", help="landmark presence threshold")
+    parser.add_argument("--min-tracking-confidence", default="0.5", help="below this, re-detect")
+    parser.add_argument(
+        "--detector-model", type=Path, help="explicit detector .tflite (overrides --precision)"
+    )
+    parser.add_argument("--landmark-model", type=Path, help="explicit landmark .tflite (overrides --model)")
+
+
+def _enum(kind: type[ModelVariant] | type[Precision], value: str, flag: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise UsageError(f"{flag} must be one of {allowed}, not {value!r}") from None
+
+
+def parse_number(value: str, flag: str, cast: type[int] | type[float], low: float, high: float) -> Any:
+    try:
+        number = cast(value)
+    except ValueError:
+        raise UsageError(f"{flag} must be a number, not {value!r}") from None
+    if not low <= number <= high:
+        raise UsageError(f"{flag} must be within [{low:g}, {high:g}], not {value}")
+    return number
+
+
+def pose_options(args: argparse.Namespace, mode: RunningMode, threads: int | None = None) -> Any:
+    """PoseLandmarkerOptions from the parsed arguments, or a UsageError naming the bad one."""
+    from edgepose.pose.landmarker import PoseLandmarkerOptions
+
+    for path in (args.detector_model, args.landmark_model):
+        if path is not None and not path.is_file():
+            raise UsageError(f"model file not found: {path}")
+    return PoseLandmarkerOptions(
+        running_mode=mode,
+        num_poses=parse_number(args.num_poses, "--num-poses", int, 1, 64),
+        min_pose_detection_confidence=parse_number(
+            args.min_detection_confidence, "--min-detection-confidence", float, 0, 1
+        ),
+        min_pose_presence_confidence=parse_number(
+            args.min_presence_confidence, "--min-presence-confidence", float, 0, 1
+        ),
+        min_tracking_confidence=parse_number(
+            args.min_tracking_confidence, "--min-tracking-confidence", float, 0, 1
+        ),
+        model=_enum(ModelVariant, args.model, "--model"),
+        precision=_enum(Precision, args.precision, "--precision"),
+        threads=threads if threads is not None else parse_number(args.threads, "--threads", int, 1, 64),
+        detector_model_path=args.detector_model,
+        landmark_model_path=args.landmark_model,
+    )
+
+
+def _rounded(rows: Any) -> list[list[float]]:
+    return [[round(float(v), JSON_DECIMALS) for v in row] for row in rows]
+
+
+def pose_json(pose: Pose, with_track: bool) -> dict[str, Any]:
+    """One pose in the CLI's JSON contract."""
+    out: dict[str, Any] = {"score": round(float(pose.score), JSON_DECIMALS)}
+    if with_track:
+        out["track_id"] = pose.track_id
+    out["landmarks"] = _rounded(pose.landmarks)
+    out["world_landmarks"] = _rounded(pose.world_landmarks) if pose.world_landmarks is not None else None
+    return out
+
+
+def read_image(path: Path) -> ImageArray:
+    """An RGB image from a file, or a UsageError (missing) / InputError (not an image)."""
+    import cv2
+    import numpy as np
+
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    bgr = cast(ImageArray | None, cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None)
+    if bgr is None:
+        raise InputError(f"not an image: {path}")
+    return cast(ImageArray, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFrame:
+    """One decoded frame with its index and a strictly increasing timestamp."""
+
+    index: int
+    timestamp_ms: int
+    image: ImageArray
+
+
+def read_video(path: Path, max_frames: int = 0) -> Iterator[VideoFrame]:
+    """RGB frames of a video file (timestamps from its frame rate), or UsageError/InputError."""
+    import cv2
+
+    if not path.is_file() and "%" not in path.name:
+        raise UsageError(f"no such file: {path}")
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise InputError(f"not a video: {path}")
+        fps = float(capture.get(cv2.CAP_PROP_FPS))
+        frame_ms = 1000.0 / fps if 0.0 < fps <= 1000.0 else 1000.0 / 30.0
+        index = 0
+        while max_frames <= 0 or index < max_frames:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            rgb = cast(ImageArray, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            yield VideoFrame(index, round(index * frame_ms), rgb)
+            index += 1
+        if index == 0:
+            raise InputError(f"no frames could be decoded from {path}")
+    finally:
+        capture.release()

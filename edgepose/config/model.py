@@ -1,0 +1,55 @@
+"""[model] config: which BlazePose models run where, and the confidence thresholds."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from edgepose.config.accelerators import CpuConfig, EdgeTpuConfig
+from edgepose.config.base import StrictModel
+from edgepose.config.movenet import ModelFamily, MoveNetConfig
+from edgepose.types import ModelVariant, Precision
+
+
+class ModelConfig(StrictModel):
+    """The pose models and how they run."""
+
+    variant: ModelVariant = Field(
+        default=ModelVariant.FULL,
+        description="Landmark model size: lite (fastest), full (balanced) or heavy (most accurate).",
+    )
+    precision: Precision = Field(
+        default=Precision.INT8,
+        description="int8 (bundled, fast on the Pi and required by the EdgeTPU) or float (downloaded).",
+    )
+    accelerator: Literal["cpu", "edgetpu"] = Field(
+        default="cpu", description="Where the models run: cpu (LiteRT/XNNPACK) or edgetpu (Coral)."
+    )
+    threads: int = Field(
+        default=0, ge=0, le=16, description="CPU threads per interpreter; 0 = auto (usable CPUs, at most 4)."
+    )
+    num_poses: int = Field(default=2, ge=1, le=10, description="Most people tracked at once.")
+    min_pose_detection_confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Detector score needed to start tracking a person."
+    )
+    min_pose_presence_confidence: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Landmark model presence score needed to report a pose."
+    )
+    min_tracking_confidence: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Presence score needed to keep tracking without running the detector again.",
+    )
+    cpu: CpuConfig = Field(default_factory=CpuConfig, description="[model.cpu]: the CPU plugin.")
+    edgetpu: EdgeTpuConfig = Field(
+        default_factory=EdgeTpuConfig, description="[model.edgetpu]: the Coral EdgeTPU plugin."
+    )
+    family: ModelFamily = Field(
+        default=ModelFamily.BLAZEPOSE,
+        description="Pose model family: blazepose (bundled, 33 landmarks) or movenet (COCO-17, your file).",
+    )
+    movenet: MoveNetConfig = Field(
+        default_factory=MoveNetConfig, description="[model.movenet]: your MoveNet single-pose model file."
+    )

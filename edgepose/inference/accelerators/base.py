@@ -1,0 +1,144 @@
+"""The accelerator plugin interface and its registry, keyed by the config value `[model] accelerator`.
+
+A plugin decides which model files to use and makes interpreters for them; the pipeline takes
+`accelerator.make_interpreter` as its interpreter factory. `open_accelerator` applies the fallback
+policy: with `on_missing = "cpu"` a missing EdgeTPU gives one warning and a CPU accelerator whose
+`accelerator_in_use` says "cpu", which the service publishes in its stats.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from edgepose.config.accelerators import AcceleratorKind, CpuConfig, EdgeTpuConfig, OnMissing
+from edgepose.errors import ConfigError, ModelError
+from edgepose.inference.edgetpu_devices import SystemPaths
+from edgepose.inference.models import ModelRole
+from edgepose.types import ModelVariant, Precision
+
+log = logging.getLogger(__name__)
+
+MAX_AUTO_THREADS = 4
+
+
+class AcceleratorUnavailableError(ModelError):
+    """The configured accelerator is not there; the message names the fix."""
+
+
+class Accelerator(Protocol):
+    """What every plugin offers: model choice, interpreters, and what really runs them."""
+
+    @property
+    def kind(self) -> AcceleratorKind:
+        """The plugin's config key."""
+        ...
+
+    @property
+    def accelerator_in_use(self) -> str:
+        """What actually runs the models ('cpu' or 'edgetpu'), for the stats topic."""
+        ...
+
+    def model_path(self, role: ModelRole, variant: ModelVariant, precision: Precision) -> Path:
+        """The model file this accelerator runs for a role and variant."""
+        ...
+
+    def make_interpreter(self, model_path: Path) -> Any:
+        """A ready interpreter (tensors allocated) for a model file."""
+        ...
+
+    def describe(self) -> str:
+        """One line for logs and `edgepose check`."""
+        ...
+
+    def close(self) -> None:
+        """Release the delegate; interpreters made by it must not be used afterwards."""
+        ...
+
+
+def auto_threads() -> int:
+    """The CPUs this process may run on (systemd CPUAffinity and cgroups respected), at most 4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_AUTO_THREADS))
+
+
+def resolve_threads(threads: int) -> int:
+    """`threads` from the config, 0 meaning auto."""
+    return threads if threads > 0 else auto_threads()
+
+
+@dataclass(frozen=True, slots=True)
+class AcceleratorSettings:
+    """Everything a plugin may need: its config block, the thread count, and injectable system access.
+
+    `edgetpu_backend` (an `edgetpu.EdgeTpuBackend`) and `system_paths` exist for tests and
+    diagnostics on fake trees; None means the real system.
+    """
+
+    cpu: CpuConfig = field(default_factory=CpuConfig)
+    edgetpu: EdgeTpuConfig = field(default_factory=EdgeTpuConfig)
+    threads: int = 0
+    edgetpu_backend: Any = None
+    system_paths: SystemPaths | None = None
+
+    def on_missing(self, kind: AcceleratorKind) -> OnMissing:
+        """The fallback policy of a plugin (the CPU is always there)."""
+        return self.edgetpu.on_missing if kind is AcceleratorKind.EDGETPU else OnMissing.FAIL
+
+
+AcceleratorFactory = Callable[[AcceleratorSettings], Accelerator]
+
+_REGISTRY: dict[AcceleratorKind, AcceleratorFactory] = {}
+
+
+def register_accelerator(kind: AcceleratorKind, factory: AcceleratorFactory) -> None:
+    """Add (or replace) the plugin for a config key."""
+    _REGISTRY[kind] = factory
+
+
+def _builtin_plugins() -> dict[AcceleratorKind, AcceleratorFactory]:
+    from edgepose.inference.accelerators.cpu import CpuAccelerator
+    from edgepose.inference.accelerators.edgetpu import EdgeTpuAccelerator
+
+    return {
+        AcceleratorKind.CPU: CpuAccelerator.from_settings,
+        AcceleratorKind.EDGETPU: EdgeTpuAccelerator.from_settings,
+    }
+
+
+def registered_accelerators() -> dict[AcceleratorKind, AcceleratorFactory]:
+    """The plugins by config key, built-in ones first registered on first use."""
+    for kind, factory in _builtin_plugins().items():
+        _REGISTRY.setdefault(kind, factory)
+    return dict(_REGISTRY)
+
+
+def open_accelerator(kind: str | AcceleratorKind, settings: AcceleratorSettings | None = None) -> Accelerator:
+    """The accelerator for a config key, falling back to the CPU when the policy says so."""
+    settings = settings or AcceleratorSettings()
+    try:
+        key = AcceleratorKind(kind)
+    except ValueError as exc:
+        known = ", ".join(k.value for k in AcceleratorKind)
+        raise ConfigError(f"[model] accelerator: unknown value {kind!r} (one of: {known})") from exc
+    factory = registered_accelerators().get(key)
+    if factory is None:
+        raise ConfigError(f"[model] accelerator: no plugin registered for {key.value!r}")
+    try:
+        accelerator = factory(settings)
+    except AcceleratorUnavailableError as exc:
+        if settings.on_missing(key) is not OnMissing.CPU:
+            raise
+        log.warning('%s; [model.%s] on_missing = "cpu": running the CPU models instead', exc, key.value)
+        from edgepose.inference.accelerators.cpu import CpuAccelerator
+
+        accelerator = CpuAccelerator(settings.cpu, settings.threads, fallback_from=key)
+    log.info("accelerator: %s", accelerator.describe())
+    return accelerator

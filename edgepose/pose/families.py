@@ -1,0 +1,71 @@
+"""Pose model families behind one small interface: BlazePose (PoseLandmarker) and MoveNet.
+
+Both take an accelerator's `make_interpreter` as their interpreter factory and give `PoseResult`s,
+so the service, MQTT payloads and the activity engine do not care which family runs.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Protocol
+
+from edgepose.config.model import ModelConfig
+from edgepose.config.movenet import ModelFamily
+from edgepose.errors import ConfigError
+from edgepose.types import ImageArray, PoseResult, RunningMode
+
+
+class PoseEstimator(Protocol):
+    """What the service needs from a pose model family."""
+
+    def detect(self, image_rgb: ImageArray) -> PoseResult:
+        """Poses in one image on its own."""
+        ...
+
+    def detect_for_video(self, image_rgb: ImageArray, timestamp_ms: int) -> PoseResult:
+        """Poses in the next frame of a video (tracking)."""
+        ...
+
+    def close(self) -> None:
+        """Release the interpreters."""
+        ...
+
+    def __enter__(self) -> Any:
+        """Context manager entry."""
+        ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Close."""
+        ...
+
+
+def build_estimator(
+    config: ModelConfig, accelerator: Any, running_mode: RunningMode = RunningMode.VIDEO
+) -> PoseEstimator:
+    """The estimator `[model]` describes, its interpreters made by `accelerator` (an `Accelerator`)."""
+    if config.family is ModelFamily.MOVENET:
+        from edgepose.pose.movenet import MoveNetOptions, MoveNetPoseEstimator
+
+        movenet = config.movenet
+        if movenet.model_path is None:
+            raise ConfigError('[model.movenet] model_path is required when [model] family = "movenet"')
+        options = MoveNetOptions(movenet.model_path, min_pose_score=movenet.min_pose_score)
+        return MoveNetPoseEstimator(options, interpreter_factory=accelerator.make_interpreter)
+    from edgepose.inference.models import ModelRole
+    from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
+
+    landmarker_options = PoseLandmarkerOptions(
+        running_mode=running_mode,
+        num_poses=config.num_poses,
+        min_pose_detection_confidence=config.min_pose_detection_confidence,
+        min_pose_presence_confidence=config.min_pose_presence_confidence,
+        min_tracking_confidence=config.min_tracking_confidence,
+        model=config.variant,
+        precision=config.precision,
+        detector_model_path=accelerator.model_path(ModelRole.DETECTOR, config.variant, config.precision),
+        landmark_model_path=accelerator.model_path(ModelRole.LANDMARK, config.variant, config.precision),
+        interpreter_factory=accelerator.make_interpreter,
+    )
+    return PoseLandmarker(landmarker_options)

@@ -1,0 +1,387 @@
+"""PoseLandmarker: the BlazePose pipeline behind an API shaped like MediaPipe's Pose Landmarker.
+
+IMAGE mode runs the detector and the landmark model on every image. VIDEO and LIVE_STREAM modes
+track: each person's next ROI comes from their smoothed auxiliary landmarks, and the detector runs
+only when fewer than `num_poses` people are tracked (at most every `detector_interval_frames`).
+
+Timings in each PoseResult: `detector_ms` and `landmark_ms` are the models' invoke times alone;
+`preprocess_ms` (letterbox, crops) and `postprocess_ms` (decoding, smoothing, tracking) the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from edgepose.inference.models import ModelRole, model_path
+from edgepose.inference.runtime import make_interpreter
+from edgepose.pose.detector import PoseDetector
+from edgepose.pose.landmarks import AUX_SLICE, NUM_POSE_LANDMARKS, LandmarkModel, RoiLandmarks
+from edgepose.pose.model_io import InterpreterLike
+from edgepose.pose.roi import object_scale_px, roi_from_keypoints
+from edgepose.pose.smoothing import smooth_segmentation
+from edgepose.pose.tracker import Track, TrackIds, duplicate_tracks, pose_box, roi_box, select_newcomers
+from edgepose.types import (
+    ImageArray,
+    ModelVariant,
+    Pose,
+    PoseResult,
+    Precision,
+    Rect,
+    RunningMode,
+    StageTimings,
+)
+
+log = logging.getLogger(__name__)
+
+# The one place the CLI and the API take their default precision from.
+DEFAULT_PRECISION = Precision.FLOAT
+DEFAULT_VARIANT = ModelVariant.FULL
+
+InterpreterFactory = Callable[[Path], InterpreterLike]
+ResultCallback = Callable[[PoseResult, ImageArray, int], None]
+ImageHook = Callable[[ImageArray, Rect], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PoseLandmarkerOptions:
+    """Options, named as in MediaPipe's PoseLandmarkerOptions where they exist there."""
+
+    running_mode: RunningMode = RunningMode.IMAGE
+    num_poses: int = 1
+    min_pose_detection_confidence: float = 0.5
+    min_pose_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    output_segmentation_masks: bool = False
+    model: ModelVariant = DEFAULT_VARIANT
+    precision: Precision = DEFAULT_PRECISION
+    threads: int = 2
+    smooth_landmarks: bool = True
+    detector_interval_frames: int = 1
+    detector_model_path: Path | None = None
+    landmark_model_path: Path | None = None
+    result_callback: ResultCallback | None = None
+    interpreter_factory: InterpreterFactory | None = None
+    landmark_input_hook: ImageHook | None = None
+    detector_input_hook: Callable[[ImageArray], None] | None = None
+
+    def validated(self) -> PoseLandmarkerOptions:
+        """Self, or a ValueError naming the first bad option."""
+        if self.num_poses < 1:
+            raise ValueError("num_poses must be at least 1")
+        if self.threads < 1:
+            raise ValueError("threads must be at least 1")
+        if self.detector_interval_frames < 1:
+            raise ValueError("detector_interval_frames must be at least 1")
+        for name in (
+            "min_pose_detection_confidence",
+            "min_pose_presence_confidence",
+            "min_tracking_confidence",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {value}")
+        if (self.running_mode is RunningMode.LIVE_STREAM) != (self.result_callback is not None):
+            raise ValueError("result_callback is required in LIVE_STREAM mode and only there")
+        return self
+
+
+def resolve_model_paths(options: PoseLandmarkerOptions) -> tuple[Path, Path]:
+    """The detector and landmark model files the options name (explicit paths win)."""
+    detector = options.detector_model_path or model_path(ModelRole.DETECTOR, options.model, options.precision)
+    landmark = options.landmark_model_path or model_path(ModelRole.LANDMARK, options.model, options.precision)
+    return detector, landmark
+
+
+class _Clock:
+    """Accumulates wall time per stage for StageTimings (measurement only, never used in logic)."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.ms: dict[str, float] = {"pre": 0.0, "detector": 0.0, "landmark": 0.0, "post": 0.0}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] += (time.perf_counter() - t0) * 1000.0
+
+    def total_ms(self) -> float:
+        return (time.perf_counter() - self.start) * 1000.0
+
+
+class PoseLandmarker:
+    """Finds people and their 33 landmarks in images or video frames.
+
+    Use as a context manager, or call `close()`.
+    """
+
+    def __init__(self, options: PoseLandmarkerOptions) -> None:
+        self.options = options.validated()
+        detector_path, landmark_path = resolve_model_paths(options)
+        factory = options.interpreter_factory or self._default_factory
+        self.detector = PoseDetector(factory(detector_path), options.min_pose_detection_confidence)
+        self.landmark_model = LandmarkModel(factory(landmark_path))
+        self._tracks: list[Track] = []
+        self._ids = TrackIds()
+        self._frames_since_detection = 0
+        self._frame_index = 0
+        self._last_timestamp_ms: int | None = None
+        self.detector_runs = 0
+        self.dropped_frames = 0
+        self._worker: threading.Thread | None = None
+        self._inbox: queue.Queue[tuple[ImageArray, int] | None] = queue.Queue(maxsize=1)
+        self._idle = threading.Semaphore(1)
+        self._closed = False
+
+    def _default_factory(self, path: Path) -> InterpreterLike:
+        interpreter: InterpreterLike = make_interpreter(path, num_threads=self.options.threads)
+        return interpreter
+
+    @classmethod
+    def create_from_options(cls, options: PoseLandmarkerOptions) -> PoseLandmarker:
+        """MediaPipe-style constructor."""
+        return cls(options)
+
+    def __enter__(self) -> PoseLandmarker:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the LIVE_STREAM worker (if any) and release the models."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._worker is not None:
+            self._inbox.put(None)
+            self._worker.join()
+            self._worker = None
+        self._tracks.clear()
+
+    # -- public entry points -------------------------------------------------------------------
+
+    def detect(self, image: ImageArray) -> PoseResult:
+        """Poses in one image (IMAGE mode): detector and landmark model every time."""
+        self._require(RunningMode.IMAGE)
+        return self._process(image, 0, tracking=False)
+
+    def detect_for_video(self, image: ImageArray, timestamp_ms: int) -> PoseResult:
+        """Poses in the next video frame (VIDEO mode); timestamps must increase."""
+        self._require(RunningMode.VIDEO)
+        self._check_timestamp(timestamp_ms)
+        return self._process(image, timestamp_ms, tracking=True)
+
+    def detect_async(self, image: ImageArray, timestamp_ms: int) -> bool:
+        """Queue a live frame (LIVE_STREAM mode); False if dropped because the pipeline is busy.
+
+        The result goes to `result_callback(result, image, timestamp_ms)` on a worker thread.
+        """
+        self._require(RunningMode.LIVE_STREAM)
+        self._check_timestamp(timestamp_ms)
+        if not self._idle.acquire(blocking=False):
+            self.dropped_frames += 1
+            return False
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="edgepose-landmarker", daemon=True)
+            self._worker.start()
+        self._inbox.put((image, timestamp_ms))
+        return True
+
+    def reset(self) -> None:
+        """Forget all tracks (e.g. the video jumped)."""
+        self._tracks.clear()
+        self._last_timestamp_ms = None
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _require(self, mode: RunningMode) -> None:
+        if self._closed:
+            raise ValueError("PoseLandmarker is closed")
+        if self.options.running_mode is not mode:
+            raise ValueError(f"this call needs running_mode {mode}, not {self.options.running_mode}")
+
+    def _check_timestamp(self, timestamp_ms: int) -> None:
+        if self._last_timestamp_ms is not None and timestamp_ms <= self._last_timestamp_ms:
+            raise ValueError(f"timestamps must increase: {timestamp_ms} after {self._last_timestamp_ms}")
+        self._last_timestamp_ms = timestamp_ms
+
+    def _work(self) -> None:
+        callback = self.options.result_callback
+        assert callback is not None
+        while True:
+            item = self._inbox.get()
+            if item is None:
+                return
+            image, timestamp_ms = item
+            try:
+                result = self._process(image, timestamp_ms, tracking=True)
+                callback(result, image, timestamp_ms)
+            except Exception:
+                log.exception("pose pipeline failed on a live frame")
+            finally:
+                self._idle.release()
+
+    def _need_detection(self, tracking: bool) -> bool:
+        if not tracking or not self._tracks:
+            return True
+        wanted = len(self._tracks) < self.options.num_poses
+        return wanted and self._frames_since_detection >= self.options.detector_interval_frames
+
+    def _detect_new_tracks(self, image: ImageArray, tracking: bool, clock: _Clock) -> None:
+        height, width = image.shape[:2]
+        with clock.stage("pre"):
+            pad = self.detector.preprocess(image)
+        if self.options.detector_input_hook is not None:
+            self.options.detector_input_hook(self.detector.letterboxed)
+        with clock.stage("detector"):
+            self.detector.io.invoke()
+        with clock.stage("post"):
+            detections = self.detector.postprocess(pad)
+            self.detector_runs += 1
+            self._frames_since_detection = 0
+            rois = [roi_from_keypoints(d.keypoints[:2], width, height) for d in detections]
+            tracked = [roi_box(t.roi, width, height) for t in self._tracks]
+            slots = self.options.num_poses - len(self._tracks)
+            chosen = select_newcomers([roi_box(r, width, height) for r in rois], tracked, slots)
+            for index in chosen:
+                # Id 0 until the landmark model confirms the person, so rejected ones use no id.
+                self._tracks.append(Track(0, rois[index], score=detections[index].score))
+
+    def _process(self, image: ImageArray, timestamp_ms: int, tracking: bool) -> PoseResult:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {image.shape} {image.dtype}")
+        clock = _Clock()
+        height, width = image.shape[:2]
+        if not tracking:
+            self._tracks = []
+            self._ids = TrackIds()
+        self._frames_since_detection += 1
+        ran = self._need_detection(tracking)
+        if ran:
+            self._detect_new_tracks(image, tracking, clock)
+        outputs: list[tuple[Track, RoiLandmarks]] = []
+        model = self.landmark_model
+        for track in self._tracks:
+            with clock.stage("pre"):
+                model.preprocess(image, track.roi)
+            if self.options.landmark_input_hook is not None:
+                self.options.landmark_input_hook(model.crop, track.roi)
+            with clock.stage("landmark"):
+                model.io.invoke()
+            with clock.stage("post"):
+                if tracking and model.presence() < self.options.min_tracking_confidence:
+                    continue
+                out = model.postprocess(track.roi, width, height, self.options.output_segmentation_masks)
+            outputs.append((track, out))
+        with clock.stage("post"):
+            poses = self._finish(outputs, timestamp_ms, width, height, tracking)
+        self._frame_index += 1
+        timings = StageTimings(
+            preprocess_ms=clock.ms["pre"],
+            detector_ms=clock.ms["detector"],
+            landmark_ms=clock.ms["landmark"],
+            postprocess_ms=clock.ms["post"],
+            total_ms=clock.total_ms(),
+            detector_ran=ran,
+        )
+        return PoseResult(timestamp_ms, self._frame_index - 1, width, height, tuple(poses), timings)
+
+    def _finish(
+        self,
+        outputs: list[tuple[Track, RoiLandmarks]],
+        timestamp_ms: int,
+        width: int,
+        height: int,
+        tracking: bool,
+    ) -> list[Pose]:
+        """Smooth, derive next ROIs, merge duplicates and build the poses."""
+        kept: list[tuple[Track, RoiLandmarks]] = []
+        for track, out in outputs:
+            if tracking:
+                self._smooth(track, out, timestamp_ms, width, height)
+            else:
+                track.landmarks = out.landmarks[:NUM_POSE_LANDMARKS]
+                track.world = out.world[:NUM_POSE_LANDMARKS]
+                track.mask = out.mask
+                track.box = pose_box(out.landmarks)
+                track.score = out.presence
+            kept.append((track, out))
+        boxes = [t.box or roi_box(t.roi, width, height) for t, _ in kept]
+        # Older tracks win; new ones (id 0) rank after every confirmed track, best detection first.
+        priority = [t.track_id if t.track_id else 1 << 30 for t, _ in kept]
+        drop = duplicate_tracks(boxes, priority)
+        kept = [pair for index, pair in enumerate(kept) if index not in drop]
+        for track, _ in kept:
+            if track.track_id == 0:
+                track.track_id = self._ids.take()
+        self._tracks = [t for t, _ in kept]
+        poses: list[Pose] = []
+        for track, out in kept:
+            if out.presence < self.options.min_pose_presence_confidence:
+                continue
+            assert track.landmarks is not None
+            poses.append(
+                Pose(
+                    landmarks=track.landmarks,
+                    world_landmarks=track.world,
+                    score=out.presence,
+                    track_id=track.track_id,
+                    roi=out.roi,
+                    segmentation_mask=track.mask,
+                )
+            )
+        return poses
+
+    def _smooth(self, track: Track, out: RoiLandmarks, timestamp_ms: int, width: int, height: int) -> None:
+        raw = out.landmarks
+        aux = raw[AUX_SLICE]
+        scale_px = object_scale_px(aux[:, :2], width, height)
+        smoother = track.smoother
+        if self.options.smooth_landmarks:
+            landmarks = smoother.smooth_normalized(
+                filt=smoother.landmarks,
+                vis=smoother.visibility,
+                landmarks=raw[:NUM_POSE_LANDMARKS],
+                timestamp_ms=timestamp_ms,
+                image_width=width,
+                image_height=height,
+                object_scale_px=scale_px,
+            )
+            world = smoother.smooth_world(
+                out.world[:NUM_POSE_LANDMARKS], raw[:NUM_POSE_LANDMARKS, 3], timestamp_ms
+            )
+        else:
+            landmarks = raw[:NUM_POSE_LANDMARKS].copy()
+            world = out.world[:NUM_POSE_LANDMARKS].copy()
+        aux_smooth = smoother.smooth_normalized(
+            filt=smoother.aux,
+            vis=smoother.aux_visibility,
+            landmarks=aux,
+            timestamp_ms=timestamp_ms,
+            image_width=width,
+            image_height=height,
+            object_scale_px=scale_px,
+        )
+        track.landmarks = landmarks
+        track.world = world
+        if out.mask is not None:
+            track.mask = smooth_segmentation(out.mask, track.mask)
+        track.roi = roi_from_keypoints(aux_smooth[:, :2], width, height)
+        track.box = pose_box(landmarks)
+        track.score = out.presence
+        track.age_frames += 1

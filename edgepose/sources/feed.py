@@ -1,0 +1,286 @@
+"""The capture side of the daemon: one thread reads a source and hands frames to the processing loop.
+
+Live sources go through a one-frame slot (the newest frame wins, older ones are counted as
+dropped); files go through a bounded queue (every frame is delivered, reading blocks while the
+queue is full) and are paced at their own frame rate unless `realtime` is off. A live source that
+fails is closed and reopened with exponential backoff; a file that ends (without `loop`) ends the
+feed with `END`, after every frame before it has been taken.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from edgepose.sources.base import FrameSource, SourceError
+from edgepose.types import Frame, SourceState
+
+log = logging.getLogger(__name__)
+
+
+class _End:
+    """The marker the feed returns once a file has ended."""
+
+    def __repr__(self) -> str:
+        return "END"
+
+
+END: Final = _End()
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential wait between reopen attempts: initial, doubling, capped."""
+
+    initial_s: float = 1.0
+    max_s: float = 30.0
+
+    def delay_s(self, attempt: int) -> float:
+        """The wait before attempt number `attempt` (0-based)."""
+        return float(min(self.max_s, self.initial_s * (2.0 ** min(attempt, 32))))
+
+
+class LatestFrameSlot:
+    """A one-frame mailbox: `put` replaces an untaken frame (a drop), `get` waits for one."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: Frame | _End | None = None
+        self.dropped = 0
+
+    def put(self, item: Frame | _End) -> None:
+        """Store the newest item; an untaken frame it replaces counts as dropped."""
+        with self._cond:
+            if isinstance(self._item, Frame):
+                self.dropped += 1
+            if not isinstance(self._item, _End):
+                self._item = item
+            self._cond.notify_all()
+
+    def get(self, timeout_s: float) -> Frame | _End | None:
+        """The newest item, or None when nothing arrives within the timeout."""
+        with self._cond:
+            if self._item is None:
+                self._cond.wait(timeout_s)
+            item = self._item
+            if isinstance(item, Frame):
+                self._item = None
+            return item
+
+
+class FrameFeed:
+    """Runs a source in a capture thread; the processing loop calls `get`.
+
+    `start()` opens the source once in the caller's thread, so a source that cannot be opened
+    at all fails the start with its SourceError. Later failures are retried in the thread.
+    """
+
+    def __init__(
+        self,
+        make_source: Callable[[], FrameSource],
+        *,
+        name: str,
+        live: bool,
+        realtime: bool = True,
+        queue_frames: int = 4,
+        backoff: Backoff | None = None,
+        on_state: Callable[[SourceState], None] | None = None,
+    ) -> None:
+        self._make_source = make_source
+        self.name = name
+        self.live = live
+        self._realtime = realtime
+        self._backoff = backoff or Backoff()
+        self._on_state = on_state
+        self._slot = LatestFrameSlot() if live else None
+        self._queue: queue.Queue[Frame | _End] = queue.Queue(maxsize=max(1, queue_frames))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._source: FrameSource | None = None
+        self._lock = threading.Lock()
+        self.state = SourceState.STARTING
+        self.frames_read = 0
+        self.reopens = 0
+        self._last_timestamp_ms: int | None = None
+        self._pace_origin: tuple[float, int] | None = None  # (monotonic s, media ms) of the first frame
+        self._reopen_immediately = False
+        self._failures = 0  # since the last delivered frame; drives the backoff and log levels
+
+    @property
+    def dropped_frames(self) -> int:
+        """Frames a live source replaced before the processing loop took them."""
+        return self._slot.dropped if self._slot is not None else 0
+
+    def start(self, open_now: bool = True) -> None:
+        """Start the capture thread; with `open_now` the source is opened first, here, raising SourceError.
+
+        Without it (a config reload) a source that cannot be opened is retried with backoff.
+        """
+        if open_now:
+            source = self._make_source()
+            source.open()
+            self._source = source  # the state turns RUNNING with the first frame
+        else:
+            self._set_state(SourceState.RECONNECTING)
+            self._reopen_immediately = True
+        self._thread = threading.Thread(target=self._run, name=f"capture {self.name}", daemon=True)
+        self._thread.start()
+
+    def get(self, timeout_s: float) -> Frame | _End | None:
+        """The next frame, END after a file's last frame, None if nothing came within the timeout."""
+        if self._slot is not None:
+            return self._slot.get(timeout_s)
+        try:
+            return self._queue.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Stop the capture thread and release the source; a thread stuck in a driver call is left behind."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout_s)
+            if thread.is_alive():
+                log.warning("capture thread of %s did not stop within %.1f s", self.name, timeout_s)
+                return
+        self._close_source()
+        if self.state not in (SourceState.ENDED, SourceState.FAILED):
+            self._set_state(SourceState.STOPPED)
+
+    def _set_state(self, state: SourceState) -> None:
+        if state is self.state:
+            return
+        self.state = state
+        if self._on_state is not None:
+            self._on_state(state)
+
+    def _close_source(self) -> None:
+        with self._lock:
+            source, self._source = self._source, None
+        if source is not None:
+            try:
+                source.close()
+            except Exception as exc:  # closing a vanished device must not take the daemon down
+                log.debug("closing %s: %s", self.name, exc)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception:
+            log.exception("capture thread of %s crashed", self.name)
+            self._finish(SourceState.FAILED)
+        finally:
+            self._close_source()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            source = self._source
+            if source is None:
+                if not self._reopen():
+                    return
+                continue
+            try:
+                frame = source.read()
+            except SourceError as exc:
+                self._close_source()
+                if not self.live:
+                    log.error("source %s failed: %s; stopping", self.name, exc, extra=self._fields())
+                    self._finish(SourceState.FAILED)
+                    return
+                self._failed(f"source {self.name} lost: {exc}; reopening")
+                self._set_state(SourceState.RECONNECTING)
+                continue
+            if frame is None:
+                self._finish()
+                return
+            self._set_state(SourceState.RUNNING)
+            if self._failures:
+                log.info(
+                    "source %s is back after %d failure(s)", self.name, self._failures, extra=self._fields()
+                )
+                self._failures = 0
+            frame = self._restamp(frame)
+            if not self.live and self._realtime:
+                self._pace(frame.timestamp_ms)
+            self._deliver(frame)
+
+    def _fields(self) -> dict[str, object]:
+        """Structured journal fields of source log lines (journald keeps upper-case extras)."""
+        return {"EDGEPOSE_SOURCE": self.name, "EDGEPOSE_FAILURES": self._failures}
+
+    def _failed(self, message: str) -> None:
+        """Count a failure since the last good frame; log the first (and every 10th) as a warning."""
+        self._failures += 1
+        if self._failures == 1:
+            log.warning("%s", message, extra=self._fields())
+        elif self._failures % 10 == 0:
+            log.warning(
+                "%s (%d failures since the last frame)", message, self._failures, extra=self._fields()
+            )
+        else:
+            log.debug("%s", message)
+
+    def _reopen(self) -> bool:
+        """Open the source again after a backoff that grows with failures; False when stopping."""
+        while not self._stop.is_set():
+            delay = self._backoff.delay_s(max(0, self._failures - 1))
+            if self._reopen_immediately:
+                delay, self._reopen_immediately = 0.0, False
+            if self._stop.wait(delay):
+                return False
+            try:
+                source = self._make_source()
+                source.open()
+            except SourceError as exc:
+                next_delay = self._backoff.delay_s(self._failures)
+                self._failed(f"source {self.name} unavailable: {exc}; retrying in {next_delay:.0f} s")
+                continue
+            with self._lock:
+                self._source = source
+            self.reopens += 1
+            return True
+        return False
+
+    def _restamp(self, frame: Frame) -> Frame:
+        """Number frames across reopens and keep timestamps strictly increasing."""
+        timestamp_ms = frame.timestamp_ms
+        if self._last_timestamp_ms is not None and timestamp_ms <= self._last_timestamp_ms:
+            timestamp_ms = self._last_timestamp_ms + 1
+        self._last_timestamp_ms = timestamp_ms
+        index = self.frames_read
+        self.frames_read += 1
+        if index == frame.index and timestamp_ms == frame.timestamp_ms:
+            return frame
+        return Frame(image=frame.image, timestamp_ms=timestamp_ms, index=index)
+
+    def _pace(self, timestamp_ms: int) -> None:
+        """Hold a file's frame until its media time, as a camera would deliver it."""
+        now = time.monotonic()
+        if self._pace_origin is None:
+            self._pace_origin = (now, timestamp_ms)
+            return
+        origin_s, origin_ms = self._pace_origin
+        due = origin_s + (timestamp_ms - origin_ms) / 1000.0
+        if due > now:
+            self._stop.wait(due - now)
+
+    def _deliver(self, item: Frame | _End) -> None:
+        if self._slot is not None:
+            self._slot.put(item)
+            return
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _finish(self, state: SourceState = SourceState.ENDED) -> None:
+        self._set_state(state)
+        self._deliver(END)

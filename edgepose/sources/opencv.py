@@ -1,0 +1,123 @@
+"""OpenCV backend: video files, V4L2/USB cameras and network streams (RTSP/HTTP through FFmpeg)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgepose.sources.base import SourceBase, SourceError, SourceSettings, StrictlyIncreasing
+from edgepose.sources.uri import SourceKind, SourceUri
+from edgepose.types import Frame, ImageArray
+
+log = logging.getLogger(__name__)
+
+_MAX_SANE_FPS = 1000.0
+
+
+class OpenCVSource(SourceBase):
+    """Frames through cv2.VideoCapture; files keep the media's timestamps, live sources the clock's."""
+
+    def __init__(self, uri: SourceUri, settings: SourceSettings) -> None:
+        if uri.kind not in (SourceKind.FILE, SourceKind.V4L2, SourceKind.STREAM):
+            raise SourceError(f"{uri.text}: not an OpenCV source")
+        self._uri = uri
+        self._settings = settings
+        self._cap: Any = None
+        self._fps = settings.fps
+        self._pass_index = 0  # frame number within the current pass over a file
+        self._loop_base = 0  # frames of the file's earlier passes (loop = true)
+        self._index = 0
+        self._monotonic = StrictlyIncreasing()
+
+    @property
+    def live(self) -> bool:
+        """Cameras and streams are live; files are not."""
+        return self._uri.live
+
+    @property
+    def fps(self) -> float:
+        """The media's frame rate (files) or the requested one (cameras)."""
+        return self._fps
+
+    def open(self) -> None:
+        """Open the file, device or stream; SourceError with the reason when it cannot."""
+        import cv2
+
+        self.close()
+        kind = self._uri.kind
+        if kind is SourceKind.FILE:
+            path = Path(self._uri.location)
+            if not path.is_file():
+                raise SourceError(f"{self._uri.text}: no such file")
+            cap = cv2.VideoCapture(str(path))
+        elif kind is SourceKind.V4L2:
+            if not os.path.exists(self._uri.location):
+                raise SourceError(f"{self._uri.text}: no such device (is the camera plugged in?)")
+            cap = cv2.VideoCapture(self._uri.location, cv2.CAP_V4L2)
+        else:
+            if self._uri.location.startswith(("rtsp://", "rtsps://")):
+                # RTP over TCP: UDP loses packets (grey smeared frames) on busy Wi-Fi; users may override.
+                os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+            timeout_ms = int(self._settings.read_timeout_s * 1000)
+            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+            cap = cv2.VideoCapture(self._uri.location, cv2.CAP_FFMPEG, params)
+        if not cap.isOpened():
+            cap.release()
+            what = "cannot decode the file" if kind is SourceKind.FILE else "cannot open"
+            raise SourceError(f"{self._uri.text}: {what}")
+        if kind is SourceKind.V4L2:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self._settings.width)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self._settings.height)
+            cap.set(cv2.CAP_PROP_FPS, self._settings.fps)
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # keep latency to one frame
+        if kind is SourceKind.FILE:
+            media_fps = float(cap.get(cv2.CAP_PROP_FPS))
+            self._fps = media_fps if 0.0 < media_fps < _MAX_SANE_FPS else self._settings.fps
+        self._cap = cap
+        self._pass_index = 0
+        log.info("opened %s (%.1f fps)", self._uri.text, self._fps)
+
+    def read(self) -> Frame | None:
+        """The next RGB frame; None at the end of a file (unless looping); SourceError on failure."""
+        if self._cap is None:
+            raise SourceError(f"{self._uri.text}: not open")
+        ok, bgr = self._cap.read()
+        if not ok and self._uri.kind is SourceKind.FILE and self._settings.loop and self._pass_index > 0:
+            self._loop_base += self._pass_index
+            self.open()
+            ok, bgr = self._cap.read()
+        if not ok or bgr is None:
+            if self._uri.kind is SourceKind.FILE:
+                return None
+            raise SourceError(f"{self._uri.text}: no frame (device or stream lost)")
+        image = self._to_rgb(bgr)
+        if self._uri.kind is SourceKind.FILE:
+            # The media's own clock: the same file gives the same timestamps on every run.
+            timestamp_ms = round((self._loop_base + self._pass_index) * 1000.0 / self._fps)
+        else:
+            timestamp_ms = self._monotonic(time.monotonic_ns() // 1_000_000)
+        self._pass_index += 1
+        frame = Frame(image=image, timestamp_ms=timestamp_ms, index=self._index)
+        self._index += 1
+        return frame
+
+    def _to_rgb(self, bgr: Any) -> ImageArray:
+        import cv2
+
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_GRAY2RGB if bgr.ndim == 2 else cv2.COLOR_BGR2RGB)
+        rotation = self._settings.rotation
+        codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+        if rotation in codes:
+            rgb = cv2.rotate(rgb, codes[rotation])
+        return np.ascontiguousarray(rgb, dtype=np.uint8)
+
+    def close(self) -> None:
+        """Release the capture (idempotent)."""
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None

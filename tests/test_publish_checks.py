@@ -1,0 +1,35 @@
+"""The `spool` line of `edgepose check`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgepose.checks import CheckContext, Verdict, registered_checks
+from edgepose.config import load_config_text
+from edgepose.publish.checks import check_spool
+from edgepose.publish.spool import SPOOL_FILENAME, EventSpool
+
+
+def context(state_dir: Path, limit: int = 10) -> CheckContext:
+    text = f'[service]\nstate_directory = "{state_dir}"\n[mqtt]\nspool_max_events = {limit}\n'
+    return CheckContext(config=load_config_text(text), config_path=None)
+
+
+def test_spool_check(tmp_path: Path) -> None:
+    assert "spool" in [name for name, _ in registered_checks()]
+    missing = check_spool(context(tmp_path / "state"))
+    assert missing.verdict is Verdict.OK and "no spool yet" in missing.detail
+    assert not (tmp_path / "state" / SPOOL_FILENAME).exists()  # the check creates nothing
+
+    with EventSpool(tmp_path / "state" / SPOOL_FILENAME, max_events=100) as spool:
+        spool.append([(f"e{i}", "{}") for i in range(12)])
+    some = check_spool(context(tmp_path / "state", limit=100))
+    assert some.verdict is Verdict.OK and some.detail.startswith("12 undelivered events of at most 100")
+    nearly = check_spool(context(tmp_path / "state", limit=14))
+    assert nearly.verdict is Verdict.WARN and "nearly full" in nearly.detail
+
+    (tmp_path / "state" / SPOOL_FILENAME).write_bytes(b"garbage" * 1000)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / "state" / f"{SPOOL_FILENAME}{suffix}").unlink(missing_ok=True)
+    broken = check_spool(context(tmp_path / "state"))
+    assert broken.verdict is Verdict.WARN and "corrupt" in broken.detail

@@ -1,0 +1,405 @@
+"""The daemon end to end: `edgepose run` on real video with real models, sd_notify, signals, errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+from edgepose.config import Config, load_config
+from edgepose.publish.payloads import load_schema
+from edgepose.publish.stdout import StdoutPublisher
+from edgepose.service import Service
+from edgepose.types import ActivityState, Event, Frame, PoseResult, ServiceStats, SourceState
+from tests.plugins.daemon import REPO, NotifySocket, edgepose_cmd, fast_model, run_edgepose
+
+TOPIC_KINDS = ("status", "pose", "event", "state", "stats")
+
+
+def kind_of(topic: str) -> str:
+    return topic.rsplit("/", 1)[-1]
+
+
+@pytest.mark.slow
+def test_run_file_to_stdout_exits_0_with_every_kind_of_message(daemon_config: Callable[..., Path]) -> None:
+    proc = run_edgepose("run", "--config", str(daemon_config()), timeout_s=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    messages = [json.loads(line) for line in proc.stdout.splitlines()]
+    kinds = [kind_of(m["topic"]) for m in messages]
+    assert kinds[0] == "status" and messages[0]["payload"] == "online"
+    assert kinds[-1] == "status" and messages[-1]["payload"] == "offline"
+    assert {"pose", "state", "stats"} <= set(kinds)
+    assert all(m["topic"].startswith("edgepose/testpi/") for m in messages)
+    for message in messages:
+        kind = kind_of(message["topic"])
+        if kind in TOPIC_KINDS:
+            jsonschema.validate(message["payload"], load_schema(kind))
+    poses = [m["payload"] for m in messages if kind_of(m["topic"]) == "pose"]
+    # pan_zidane.avi shows two men the whole time; the tracker must find them.
+    assert max(len(p["poses"]) for p in poses) == 2
+    states = [m["payload"] for m in messages if kind_of(m["topic"]) == "state"]
+    assert states[-1]["people"] in (1, 2)
+    stats = [m["payload"] for m in messages if kind_of(m["topic"]) == "stats"]
+    assert stats[0]["accelerator"] == "cpu"
+    assert "end of file:" in proc.stderr and "after 150 frames" in proc.stderr
+    events = [m["payload"] for m in messages if kind_of(m["topic"]) == "event"]
+    if importlib.util.find_spec("edgepose.activity.engine") is not None:
+        # Presence events flow as soon as the activity engine is there: two men walk into view.
+        assert "person_entered" in {e["type"] for e in events}, events
+    else:
+        assert events == []
+
+
+class Recorder:
+    """A frame observer keeping what the loop hands over."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int, int, tuple[np.ndarray, ...]]] = []
+        self.stats: list[ServiceStats] = []
+
+    def __call__(
+        self,
+        frame: Frame,
+        result: PoseResult,
+        events: Sequence[Event],
+        state: ActivityState,
+        stats: ServiceStats,
+    ) -> None:
+        assert frame.index == result.frame_index and frame.timestamp_ms == result.timestamp_ms
+        self.calls.append(
+            (result.frame_index, result.timestamp_ms, state.people, tuple(p.landmarks for p in result.poses))
+        )
+        self.stats.append(stats)
+
+
+def run_in_process(config: Config, stream: io.StringIO) -> tuple[int, Recorder]:
+    service = Service(config, publisher_factory=lambda c: StdoutPublisher(c.mqtt, stream=stream))
+    recorder = Recorder()
+    service.add_observer(recorder)
+    return service.run(), recorder
+
+
+@pytest.mark.slow
+def test_same_file_gives_the_same_results_on_every_run(daemon_config: Callable[..., Path]) -> None:
+    config = load_config(daemon_config())
+    first_out, second_out = io.StringIO(), io.StringIO()
+    code1, first = run_in_process(config, first_out)
+    code2, second = run_in_process(config, second_out)
+    assert code1 == code2 == 0
+    assert len(first.calls) == len(second.calls) == 150
+    assert [c[:3] for c in first.calls] == [c[:3] for c in second.calls]
+    for a, b in zip(first.calls, second.calls, strict=True):
+        assert len(a[3]) == len(b[3])
+        for la, lb in zip(a[3], b[3], strict=True):
+            np.testing.assert_array_equal(la, lb)
+    assert [c[1] for c in first.calls] == [round(i * 1000 / 30) for i in range(150)]
+    last = first.stats[-1]
+    assert last.frames == 150 and last.dropped_frames == 0
+    assert last.source in (SourceState.RUNNING, SourceState.ENDED)  # the reader runs ahead
+    states = [line for line in first_out.getvalue().splitlines() if '/state"' in line]
+    assert states == [line for line in second_out.getvalue().splitlines() if '/state"' in line]
+
+
+def start_daemon(
+    config_path: Path, notify: NotifySocket, env: dict[str, str], fakes: Path
+) -> subprocess.Popen[str]:
+    full_env = dict(os.environ)
+    full_env.update(env)
+    full_env.update(
+        {
+            "NOTIFY_SOCKET": str(notify.path),
+            "WATCHDOG_USEC": "900000",  # WATCHDOG=1 every 0.3 s while frames flow
+            "PYTHONPATH": str(fakes),
+        }
+    )
+    full_env.pop("WATCHDOG_PID", None)
+    return subprocess.Popen(
+        edgepose_cmd("run", "--config", str(config_path)),
+        cwd=REPO,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def live_camera_config(daemon_config: Callable[..., Path], **service: object) -> Path:
+    return daemon_config(
+        source={"uri": "picamera2", "read_timeout_s": 1.0, "reopen_initial_s": 0.2, "reopen_max_s": 0.5},
+        model=fast_model(),
+        service={"publish": "stdout", "status_interval_s": 1.0, **service},
+    )
+
+
+def stop_daemon(proc: subprocess.Popen[str], notify: NotifySocket) -> tuple[float, str]:
+    """SIGTERM; (seconds until exit, stderr)."""
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, stderr = proc.communicate()
+        raise
+    return time.monotonic() - sent, stderr
+
+
+@pytest.mark.slow
+def test_sd_notify_ready_watchdog_stall_and_stop(
+    daemon_config: Callable[..., Path], notify_socket: NotifySocket, fake_picamera2: Path, media: Path
+) -> None:
+    env = {
+        "EDGEPOSE_FAKE_CAMERA_VIDEO": str(media / "pan_zidane.avi"),
+        "EDGEPOSE_FAKE_CAMERA_STALL_AFTER": "90",  # three seconds of frames, then a wedged camera
+    }
+    proc = start_daemon(live_camera_config(daemon_config), notify_socket, env, fake_picamera2)
+    try:
+        ready_at = notify_socket.wait_for("READY=1", timeout_s=60)
+        notify_socket.wait_for("WATCHDOG=1", timeout_s=10, after=ready_at)
+        # Wait for the stall: WATCHDOG stops while the process lives and its loop still runs.
+        deadline = time.monotonic() + 30
+        while True:
+            last_watchdog = max(notify_socket.times_of("WATCHDOG=1"))
+            if time.monotonic() - last_watchdog > 2.5:
+                break
+            assert time.monotonic() < deadline, "WATCHDOG never stopped while the camera was stuck"
+            time.sleep(0.2)
+        assert proc.poll() is None
+        watchdogs = notify_socket.times_of("WATCHDOG=1")
+        assert len(watchdogs) >= 3
+        statuses = [t for t, msg in notify_socket.messages if msg.startswith("STATUS=")]
+        assert any(t > last_watchdog + 1.0 for t in statuses), "the loop itself must keep running"
+        status_lines = [m for _, m in notify_socket.messages if m.startswith("STATUS=") and " fps, " in m]
+        assert any("stdout connected" in m for m in status_lines)
+        assert any(m.endswith(", source reconnecting") for m in status_lines), status_lines
+        elapsed, stderr = stop_daemon(proc, notify_socket)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert notify_socket.wait_for("STOPPING=1", timeout_s=1)
+    assert elapsed < 3.0, f"SIGTERM took {elapsed:.2f} s"
+    assert proc.returncode == 0, stderr
+    assert "lost: picamera2: no frame for 1 s" in stderr
+    keys = notify_socket.keys()
+    assert keys.index("READY=1") < keys.index("WATCHDOG=1") < keys.index("STOPPING=1")
+
+
+@pytest.mark.slow
+def test_sighup_reloads_or_keeps_the_running_config(
+    daemon_config: Callable[..., Path], notify_socket: NotifySocket, fake_picamera2: Path, media: Path
+) -> None:
+    config_path = live_camera_config(daemon_config)
+    good_text = config_path.read_text()
+    env = {"EDGEPOSE_FAKE_CAMERA_VIDEO": str(media / "pan_zidane.avi")}
+    proc = start_daemon(config_path, notify_socket, env, fake_picamera2)
+    try:
+        ready_at = notify_socket.wait_for("READY=1", timeout_s=60)
+        config_path.write_text(good_text.replace('variant = "lite"', 'variant = "huge"'))
+        proc.send_signal(signal.SIGHUP)
+        reloading_at = notify_socket.wait_for("RELOADING=1", timeout_s=10, after=ready_at)
+        back_at = notify_socket.wait_for("READY=1", timeout_s=10, after=reloading_at)
+        notify_socket.wait_for("WATCHDOG=1", timeout_s=10, after=back_at)  # still processing
+        config_path.write_text(
+            good_text.replace("min_tracking_confidence", "x").replace(
+                'variant = "lite"', 'variant = "lite"\nmin_tracking_confidence = 0.6'
+            )
+        )
+        proc.send_signal(signal.SIGHUP)
+        second = notify_socket.wait_for("RELOADING=1", timeout_s=10, after=back_at)
+        again = notify_socket.wait_for("READY=1", timeout_s=30, after=second)
+        notify_socket.wait_for("WATCHDOG=1", timeout_s=10, after=again)
+        # A new source: the camera is closed and opened again with the new size; frames resume.
+        config_path.write_text(
+            config_path.read_text().replace("[source]\n", "[source]\nwidth = 320\nheight = 240\n")
+        )
+        proc.send_signal(signal.SIGHUP)
+        third = notify_socket.wait_for("RELOADING=1", timeout_s=10, after=again)
+        resumed = notify_socket.wait_for("READY=1", timeout_s=30, after=third)
+        notify_socket.wait_for("WATCHDOG=1", timeout_s=10, after=resumed)
+        _, stderr = stop_daemon(proc, notify_socket)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, stderr
+    failed = [line for line in stderr.splitlines() if "config reload failed" in line]
+    assert len(failed) == 1
+    assert f"{config_path}:" in failed[0] and "[model] variant" in failed[0]
+    assert "config reloaded (model)" in stderr
+    assert "config reloaded (source)" in stderr
+    assert "opened picamera2 (imx708, 320x240 at 30.0 fps)" in stderr
+
+
+def test_truncated_model_is_one_clear_error(daemon_config: Callable[..., Path], tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    floats = cache / "models" / "float"
+    floats.mkdir(parents=True)
+    real = Path.home() / ".cache" / "edgepose" / "models" / "float"
+    for name in ("pose_detection.tflite", "pose_landmark_lite.tflite"):
+        source = real / name
+        if not source.is_file():
+            pytest.skip("float models not fetched")
+        (floats / name).write_bytes(source.read_bytes()[:50_000])
+    proc = run_edgepose("run", "--config", str(daemon_config()), env={"EDGEPOSE_CACHE_DIR": str(cache)})
+    assert proc.returncode == 69, proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("edgepose run:")]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"edgepose run: cannot load model {floats / 'pose_detection.tflite'}")
+
+
+@pytest.mark.parametrize(
+    ("uri", "env", "message"),
+    [
+        ("v4l2:/dev/video99", {}, "v4l2:/dev/video99: no such device (is the camera plugged in?)"),
+        ("picamera2", {"EDGEPOSE_FAKE_CAMERAS": "0"}, "picamera2: no camera found (check the ribbon cable"),
+    ],
+)
+def test_missing_camera_is_one_clear_error(
+    daemon_config: Callable[..., Path], fake_picamera2: Path, uri: str, env: dict[str, str], message: str
+) -> None:
+    config = daemon_config()
+    run = run_edgepose("run", "--config", str(config), "--source", uri, env=env, timeout_s=60)
+    assert run.returncode == 69, run.stderr
+    assert "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("edgepose run:")]
+    assert len(errors) == 1 and errors[0].startswith(f"edgepose run: {message}")
+    check = run_edgepose("check", "--config", str(config), "--source", uri, "--only", "source", env=env)
+    assert check.returncode == 1
+    assert check.stdout.splitlines()[-1].startswith(f"FAIL  source       {message}")
+
+
+def test_check_all_ok_on_a_good_setup(daemon_config: Callable[..., Path]) -> None:
+    proc = run_edgepose("check", "--config", str(daemon_config()), timeout_s=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    names = [line.split()[1] for line in lines]
+    assert names[:2] == ["config", "runtime"]
+    assert {"accelerator", "models", "source", "broker", "state"} <= set(names)
+    assert all(line.split()[0] in ("ok", "warn") for line in lines)
+    assert any("pose_landmark_lite.tflite" in line for line in lines)
+
+
+def test_check_reports_an_unreachable_broker(daemon_config: Callable[..., Path]) -> None:
+    config = daemon_config(
+        service={"publish": "mqtt"},
+        mqtt={"host": "127.0.0.1", "port": 9, "device_id": "testpi"},
+    )
+    proc = run_edgepose("check", "--config", str(config), "--only", "broker", timeout_s=60)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[-1].startswith("FAIL  broker       cannot connect to 127.0.0.1:9")
+
+
+@pytest.mark.slow
+def test_http_server_is_fed_by_the_frame_observer_seam(
+    daemon_config: Callable[..., Path], media: Path
+) -> None:
+    import re
+    import threading
+    import urllib.error
+    import urllib.request
+
+    config = daemon_config(
+        source={"uri": f"file:{media / 'pan_zidane.avi'}", "loop": True, "realtime": True},
+        http={"enabled": True, "port": 0},
+    )
+    proc = subprocess.Popen(
+        edgepose_cmd("run", "--config", str(config)),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    found = threading.Event()
+    url: list[str] = []
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            match = re.search(r"http server on (http://\S+)", line)
+            if match:
+                url.append(match.group(1))
+                found.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert found.wait(60), "".join(lines)
+        health: dict[str, object] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url[0] + "/healthz", timeout=5) as response:
+                    health = json.loads(response.read())
+            except urllib.error.HTTPError as exc:  # 503 until the first frame is processed
+                assert exc.code == 503
+                health = json.loads(exc.read())
+            frames = health.get("frames")
+            if isinstance(frames, int) and frames > 10:
+                break
+            time.sleep(0.3)
+        assert health["status"] == "ok" and health["source"] == "running", health
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(5)
+
+
+@pytest.mark.slow
+def test_reload_to_a_new_file_restarts_tracking_and_its_clock(
+    daemon_config: Callable[..., Path], media: Path
+) -> None:
+    looping = {"uri": f"file:{media / 'pan_zidane.avi'}", "loop": True, "realtime": False}
+    path = daemon_config(source=looping)
+    service = Service(
+        load_config(path),
+        config_path=path,
+        publisher_factory=lambda c: StdoutPublisher(c.mqtt, stream=io.StringIO()),
+    )
+    stamps: list[int] = []
+
+    def observe(frame: Frame, result: PoseResult, *_: object) -> None:
+        stamps.append(result.timestamp_ms)
+        if len(stamps) == 40:
+            # The second source ends, so run() returns once its 150 frames are through.
+            daemon_config(source={**looping, "loop": False})
+            service.request_reload()
+
+    service.add_observer(observe)
+    assert service.run() == 0
+    switch = next(i for i in range(1, len(stamps)) if stamps[i] <= stamps[i - 1])
+    assert 40 <= switch <= 45  # the frames read ahead of the old file are still processed
+    assert stamps[switch] == 0  # the new source's own clock
+    assert len(stamps) - switch == 150  # every frame of the new source
+    assert service.config.source.loop is False
+
+
+def test_check_source_ok_with_a_camera(daemon_config: Callable[..., Path], fake_picamera2: Path) -> None:
+    proc = run_edgepose(
+        "check", "--config", str(daemon_config()), "--source", "picamera2:0", "--only", "source"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == "ok    source       picamera2:0: 640x480 (live)"
+
+
+def test_bad_source_override_is_a_usage_error(daemon_config: Callable[..., Path]) -> None:
+    proc = run_edgepose("run", "--config", str(daemon_config()), "--source", "webcam")
+    assert proc.returncode == 64
+    assert proc.stderr.strip().startswith("edgepose run: unknown source 'webcam'")
