@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import importlib
 import logging
+import secrets
 import signal
 import threading
 import time
@@ -77,8 +78,12 @@ class _PeopleCount:
         return [], ActivityState(timestamp_ms=result.timestamp_ms, people=len(result.poses))
 
 
-def build_activity(config: ActivityConfig) -> ActivityStage:
-    """The activity engine for the config, or the people counter when disabled or absent."""
+def build_activity(config: ActivityConfig, id_prefix: str = "ev") -> ActivityStage:
+    """The activity engine for the config, or the people counter when disabled or absent.
+
+    `id_prefix` starts every event id; it must differ between runs, because consumers drop
+    events whose id they have seen (delivery is at least once).
+    """
     if not config.enabled:
         return _PeopleCount()
     try:
@@ -88,7 +93,7 @@ def build_activity(config: ActivityConfig) -> ActivityStage:
             raise
         log.warning("activity engine not installed: publishing poses and people counts only")
         return _PeopleCount()
-    engine: ActivityStage = module.ActivityEngine(config)
+    engine: ActivityStage = module.ActivityEngine(config, id_prefix=id_prefix)
     return engine
 
 
@@ -313,10 +318,14 @@ class Service:
         self._feed.start()
         self._notifier.status("loading models")
         self._pipeline = self._pipeline_factory(config.model)
-        self._activity = build_activity(config.activity)
+        self._activity = build_activity(config.activity, self._event_id_prefix())
         self._publisher = self._publisher_factory(config)
         self._publisher.start()
         self._start_http(config)
+
+    def _event_id_prefix(self) -> str:
+        """`<device>-<random>`: unique per engine instance, so ids never repeat across restarts."""
+        return f"{self.config.mqtt.resolved_device_id()}-{secrets.token_hex(4)}"
 
     def _start_http(self, config: Config) -> None:
         """The optional preview/health server, fed as a frame observer."""
@@ -514,7 +523,7 @@ class Service:
                 self._pipeline.close()
             self._pipeline = pipeline
         if "activity" in changed:
-            self._activity = build_activity(new.activity)
+            self._activity = build_activity(new.activity, self._event_id_prefix())
         if "mqtt" in changed or ("service" in changed and new.service.publish != old.service.publish):
             publisher = self._publisher_factory(new)
             if self._publisher is not None:
@@ -532,7 +541,7 @@ class Service:
             if self._pipeline is not None:
                 self._pipeline.reset()
             if "activity" not in changed:
-                self._activity = build_activity(new.activity)
+                self._activity = build_activity(new.activity, self._event_id_prefix())
         if "http" in changed:
             log.warning("[http] changes take effect after a restart")
         self.config = new

@@ -24,7 +24,7 @@ from edgepose.activity.posture import classify_posture  # noqa: E402
 from edgepose.cli._landmarks import read_landmarks  # noqa: E402
 from edgepose.config.activity import ActivityConfig  # noqa: E402
 from edgepose.types import EventType, Posture  # noqa: E402
-from tests.activity_sim import scenarios as S  # noqa: E402
+from tests.activity_sim import scenarios as sim  # noqa: E402
 from tests.activity_sim.body import Body, Camera, Noise, project  # noqa: E402
 from tests.activity_sim.evaluate import frames_for, run  # noqa: E402
 
@@ -32,45 +32,49 @@ DATA = REPO / "tests" / "data" / "activity"
 
 
 def reps_table(seeds: int) -> None:
-    """Rep counts per exercise clip, summed over noise seeds."""
-    print("\n### Repetitions (generated, world landmarks, %d noise seeds each)\n" % seeds)
-    print("| clip | expected | counted | missed | extra (any exercise) |")
-    print("|---|---:|---:|---:|---:|")
-    for sc in S.exercise_scenarios():
+    """Rep counts per exercise clip, summed over noise seeds; with world landmarks and 2D only."""
+    print(f"\n### Repetitions (generated, {seeds} noise seeds each)\n")
+    print("| clip | expected | counted | missed | extra (any exercise) | counted, 2D only |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for sc in sim.exercise_scenarios():
         (exercise, want) = next(iter(sc.reps.items()))
-        got = extra = 0
+        got = extra = flat = 0
         for seed in range(seeds):
             counts = run(sc, seed=seed).reps()
             got += counts.get(exercise, 0)
-            extra += sum(v for k, v in counts.items() if k != exercise) + max(0, counts.get(exercise, 0) - want)
+            extra += sum(v for k, v in counts.items() if k != exercise) + max(
+                0, counts.get(exercise, 0) - want
+            )
+            flat += run(sc, seed=seed, world=False).reps().get(exercise, 0)
         expected = want * seeds
-        print(f"| {sc.name} | {expected} | {got} | {max(0, expected - got)} | {extra} |")
+        print(f"| {sc.name} | {expected} | {got} | {max(0, expected - got)} | {extra} | {flat} |")
 
 
 def falls_table(seeds: int) -> None:
     """Falls found and false falls, with and without world landmarks."""
-    print("\n### Falls (generated, %d noise seeds each)\n" % seeds)
+    print(f"\n### Falls (generated, {seeds} noise seeds each)\n")
     print("| clip | fall? | events, world landmarks | events, 2D only |")
     print("|---|---|---:|---:|")
-    for sc in S.fall_scenarios() + S.non_fall_scenarios():
+    for sc in sim.fall_scenarios() + sim.non_fall_scenarios():
         w = sum(run(sc, seed=s).falls() for s in range(seeds))
         d = sum(run(sc, seed=s, world=False).falls() for s in range(seeds))
-        print(f"| {sc.name} | {'yes' if sc.fall else 'no'} | {w}/{seeds if sc.fall else 0} | {d}/{seeds if sc.fall else 0} |")
+        want = seeds if sc.fall else 0
+        print(f"| {sc.name} | {'yes' if sc.fall else 'no'} | {w}/{want} | {d}/{want} |")
 
 
 def gestures_table(seeds: int) -> None:
     """Gestures fired on gesture clips, and false gestures on everything else."""
-    print("\n### Gestures (generated, %d noise seeds each)\n" % seeds)
+    print(f"\n### Gestures (generated, {seeds} noise seeds each)\n")
     print("| clip | expected | fired (expected gesture) | other gestures |")
     print("|---|---|---:|---:|")
-    for sc in S.gesture_scenarios():
+    for sc in sim.gesture_scenarios():
         (name,) = sc.gestures
         got: Counter[str] = Counter()
         for s in range(seeds):
             got += run(sc, seed=s).gestures()
         print(f"| {sc.name} | {name} | {got[name]}/{seeds} | {sum(v for k, v in got.items() if k != name)} |")
     false = 0
-    clips = S.exercise_scenarios() + S.non_fall_scenarios()
+    clips = sim.exercise_scenarios() + sim.non_fall_scenarios()
     for sc in clips:
         false += sum(run(sc, seed=0).gestures().values())
     print(f"| {len(clips)} exercise and fall look-alike clips | none | - | {false} |")
@@ -84,31 +88,41 @@ def posture_table(per_class: int) -> None:
     import numpy as np
 
     rng = np.random.default_rng(rng_seed)
-    samples = S.posture_samples(rng_seed, per_class)
-    rows: dict[Posture, Counter[str]] = {}
-    rows2d: dict[Posture, Counter[str]] = {}
+    samples = sim.posture_samples(rng_seed, per_class)
+    tables: dict[str, dict[Posture, Counter[str]]] = {"tilt": {}, "untilted": {}, "2d": {}}
     for i, (bp, truth, height) in enumerate(samples):
-        cam = Camera(y=float(rng.uniform(0.8, 2.2)), z=-float(rng.uniform(3.0, 6.0)), tilt_deg=float(rng.uniform(0, 20)))
+        cam = Camera(
+            y=float(rng.uniform(0.8, 2.2)),
+            z=-float(rng.uniform(3.0, 6.0)),
+            tilt_deg=float(rng.uniform(0, 20)),
+        )
         pose = project(Body(height), bp, cam, Noise(), np.random.default_rng(i), 1)
         if pose is None:
             continue
-        for world, table in ((True, rows), (False, rows2d)):
-            p = pose if world else type(pose)(pose.landmarks, None, pose.score, pose.track_id)
-            f = compute_features(p, 0, cam.width, cam.height, 0.5)
-            table.setdefault(truth, Counter())[classify_posture(f, cfg).value] += 1
-    print("| truth | n | correct (world) | unknown (world) | wrong (world) | correct (2D only) |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for truth, c in rows.items():
-        n = sum(c.values())
-        wrong = n - c[truth.value] - c["unknown"]
-        c2 = rows2d[truth]
-        print(f"| {truth.value} | {n} | {c[truth.value]} | {c['unknown']} | {wrong} | {c2[truth.value]} |")
+        flat = type(pose)(pose.landmarks, None, pose.score, pose.track_id)
+        for key, p, tilt in (("tilt", pose, cam.tilt_deg), ("untilted", pose, 0.0), ("2d", flat, 0.0)):
+            f = compute_features(p, 0, cam.width, cam.height, camera_tilt_deg=tilt)
+            tables[key].setdefault(truth, Counter())[classify_posture(f, cfg).value] += 1
+    print("Camera 0.8-2.2 m high, 3-6 m away, looking down 0-20 degrees; `camera_tilt_deg` set to the true")
+    print("tilt, left at 0, and with no world landmarks (2D only, COCO-17-like).\n")
+    print("| truth | n | correct / unknown / wrong (tilt set) | (tilt 0) | (2D only) |")
+    print("|---|---:|---|---|---|")
+    for truth in (Posture.STANDING, Posture.SITTING, Posture.SQUATTING, Posture.LYING):
+        cells = []
+        for key in ("tilt", "untilted", "2d"):
+            c = tables[key][truth]
+            n = sum(c.values())
+            cells.append(f"{c[truth.value]} / {c['unknown']} / {n - c[truth.value] - c['unknown']}")
+        n = sum(tables["tilt"][truth].values())
+        print(f"| {truth.value} | {n} | {' | '.join(cells)} |")
 
 
 def recorded_table() -> None:
     """Events on the recorded real-footage landmark streams."""
     print("\n### Recorded pipeline output of real footage (tests/data/activity)\n")
-    print("| stream | frames | tracks | entered | left | standing (person-frames) | falls | reps | gestures |")
+    print(
+        "| stream | frames | tracks | entered | left | standing (person-frames) | falls | reps | gestures |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for path in sorted(DATA.glob("*.track.jsonl.gz")):
         engine = ActivityEngine(ActivityConfig())
@@ -125,8 +139,8 @@ def recorded_table() -> None:
             standing += sum(1 for t in state.tracks if t.posture is Posture.STANDING)
         print(
             f"| {path.name.split('.')[0]} | {frames} | {len(tracks)} | {events[EventType.PERSON_ENTERED]} | "
-            f"{events[EventType.PERSON_LEFT]} | {standing}/{person_frames} | {events[EventType.FALL_DETECTED]} | "
-            f"{events[EventType.REP]} | {events[EventType.GESTURE]} |"
+            f"{events[EventType.PERSON_LEFT]} | {standing}/{person_frames} | "
+            f"{events[EventType.FALL_DETECTED]} | {events[EventType.REP]} | {events[EventType.GESTURE]} |"
         )
 
 
@@ -134,7 +148,7 @@ def timing() -> None:
     """Engine cost per frame per person (wall clock, this machine)."""
     print("\n### Cost\n")
     results = list(read_landmarks(DATA / "vtest.track.jsonl.gz"))
-    generated = frames_for(S.squats(5, 90.0, 2.0)) + frames_for(S.jumping_jacks(8, 1.0))
+    generated = frames_for(sim.squats(5, 90.0, 2.0)) + frames_for(sim.jumping_jacks(8, 1.0))
     for name, frames in (("vtest replay", results), ("generated squats + jumping jacks", generated)):
         engine = ActivityEngine(ActivityConfig())
         people = sum(len(r.poses) for r in frames)
@@ -142,7 +156,10 @@ def timing() -> None:
         for r in frames:
             engine.update(r)
         elapsed_ms = (time.perf_counter() - start) * 1000.0
-        print(f"- {name}: {len(frames)} frames, {people} person-frames, {elapsed_ms / max(1, people):.3f} ms per person-frame")
+        print(
+            f"- {name}: {len(frames)} frames, {people} person-frames, "
+            f"{elapsed_ms / max(1, people):.3f} ms per person-frame"
+        )
 
 
 def main() -> None:

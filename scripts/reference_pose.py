@@ -108,8 +108,9 @@ def serve(path: str, complexity: int) -> int:
         for index, _ in enumerate(sys.stdin):
             if index >= len(frames):
                 break
+            frame = frames[index].copy()  # freshly written, as a camera frame would be
             start = time.perf_counter()
-            results = pose.process(frames[index])
+            results = pose.process(frame)
             elapsed_ms = (time.perf_counter() - start) * 1000.0
             found = results.pose_landmarks is not None
             print(json.dumps({"frame": index, "process_ms": elapsed_ms, "found": found}), flush=True)

@@ -22,6 +22,7 @@ pytest_plugins: list[str] = [
     "tests.plugins.accelerators",
     "tests.plugins.broker",
     "tests.plugins.reference",
+    "tests.plugins.activity",
 ]
 
 

@@ -27,10 +27,9 @@ from edgepose.inference.runtime_check import (
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _load_compare() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "aarch64_compare", REPO / "scripts" / "aarch64" / "compare.py"
-    )
+def _load_script(name: str) -> ModuleType:
+    path = REPO / "scripts" / "aarch64" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"aarch64_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up by name
@@ -38,7 +37,7 @@ def _load_compare() -> ModuleType:
     return module
 
 
-cmp = _load_compare()
+cmp = _load_script("compare")
 
 
 def _pose(center_x: float, center_y: float, track_id: int | None = None, seed: int = 0) -> dict[str, object]:
@@ -167,6 +166,39 @@ def test_main_writes_figures_and_sets_the_exit_code(tmp_path: Path) -> None:
         cmp.main([str(ref), str(oth)])  # no tolerance given
 
 
+def _frames(path: Path) -> list[np.ndarray]:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(image)
+    capture.release()
+    return frames
+
+
+def test_clip_is_lossless_and_the_perturbed_one_differs_by_one_level(media: Path, tmp_path: Path) -> None:
+    make_clip = _load_script("make_clip")
+    source = media / "pan_zidane.avi"
+    assert make_clip.make_clip(source, tmp_path / "clip.avi", 3) == 3
+    assert make_clip.make_clip(source, tmp_path / "pert.avi", 3, perturb_fraction=0.01) == 3
+    original, clip, perturbed = (
+        _frames(source)[:3],
+        _frames(tmp_path / "clip.avi"),
+        _frames(tmp_path / "pert.avi"),
+    )
+    assert len(clip) == len(perturbed) == 3
+    for a, b, c in zip(original, clip, perturbed, strict=True):
+        assert np.array_equal(a, b)
+        delta = c.astype(np.int16) - a.astype(np.int16)
+        assert set(np.unique(delta)) <= {0, 1}
+        changed = float(np.any(delta != 0, axis=2).mean())
+        assert 0.005 < changed < 0.015
+
+
 # ---- the runtime line of `edgepose check` -------------------------------------------------------
 
 
@@ -260,4 +292,8 @@ def test_edgepose_on_aarch64_gives_the_same_poses_as_on_x86(media: Path) -> None
     kinds = {(profile, kind) for profile, kind, verdict, _, _ in found if verdict == "ok"}
     assert {("pios", "detect"), ("pios", "track"), ("pip", "detect")} <= kinds, out.stdout
     assert all(int(poses) > 0 for *_, poses in found), out.stdout
+    assert re.search(r"tflite-runtime with numpy 2: guest: FAIL +runtime .*numpy<2", out.stderr), out.stderr
+    assert re.search(
+        r"^pios: detect lite float, tflite-runtime 2\.14 on aarch64 vs x86: ok", out.stdout, re.M
+    )
     assert "largest visible landmark difference aarch64 vs x86" in out.stderr

@@ -106,7 +106,7 @@ class PresenceStandIn:
         return events, ActivityState(timestamp_ms=result.timestamp_ms, people=now)
 
 if importlib.util.find_spec("edgepose.activity.engine") is None:
-    service.build_activity = lambda config: PresenceStandIn()
+    service.build_activity = lambda *args, **kwargs: PresenceStandIn()
 from edgepose.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -256,6 +256,9 @@ def test_daemon_payloads_outage_and_last_will(
     left = {row[1] for row in spool_rows(state_dir)}
     delivered_ids = {e["id"] for e in delivered}
     total = spooled_total(state_dir)
+    if len(delivered_ids | left) != total:  # diagnostics for a failure
+        for m in rec.on(EVENT):
+            print("EVENT", m.at_s, m.payload[:160])
     assert len(delivered_ids | left) == total, (
         f"{total} spooled, {len(delivered_ids)} delivered, {len(left)} left"
     )

@@ -173,7 +173,9 @@ def test_injected_interpreter_factory_and_crop_hook(messi: ImageArray, tmp_path:
     )
     with PoseLandmarker(options) as landmarker:
         result = landmarker.detect(messi)
-    assert [p.name for p in opened] == ["pose_detection.tflite", "pose_landmark_full.tflite"]
+    assert opened[0].name == "pose_detection.tflite"
+    # No masks asked for: the landmark model comes without its segmentation head (derived copy).
+    assert opened[1].name.startswith("pose_landmark_full.noseg.")
     assert len(crops) == 1 and crops[0][0].shape == (256, 256, 3)
     assert result.poses and crops[0][1] == result.poses[0].roi
     assert crops[0][0].std() > 10  # a real picture, not an empty buffer
@@ -188,3 +190,33 @@ def test_bad_options_are_rejected() -> None:
         PoseLandmarker(PoseLandmarkerOptions(num_poses=0))
     with pytest.raises(ValueError, match="result_callback"):
         PoseLandmarker(PoseLandmarkerOptions(running_mode=RunningMode.LIVE_STREAM))
+
+
+def test_pruned_landmark_model_gives_identical_outputs(messi: ImageArray) -> None:
+    """Dropping the segmentation head changes nothing else, bit for bit, on a real crop."""
+    from edgepose.inference.models import ModelRole, model_path
+    from edgepose.pose.landmarks import crop_roi
+    from edgepose.pose.model_prune import SEGMENTATION_SHAPE, prune_outputs, without_segmentation
+    from edgepose.types import ModelVariant
+
+    source = model_path(ModelRole.LANDMARK, ModelVariant.LITE, FLOAT)
+    pruned_path = without_segmentation(source)
+    assert pruned_path != source and pruned_path.is_file()
+    assert without_segmentation(source) == pruned_path  # cached, not rebuilt
+    assert prune_outputs(pruned_path.read_bytes(), lambda shape: shape == SEGMENTATION_SHAPE) is None
+    full, pruned = make_interpreter(source, 1), make_interpreter(pruned_path, 1)
+    assert len(full.get_output_details()) == 5 and len(pruned.get_output_details()) == 4
+    with PoseLandmarker(PoseLandmarkerOptions(precision=FLOAT)) as landmarker:
+        roi = landmarker.detect(messi).poses[0].roi
+    assert roi is not None
+    crop = crop_roi(messi, roi).astype(np.float32)[None] / 255.0
+    outputs = []
+    for interpreter in (full, pruned):
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], crop)
+        interpreter.invoke()
+        outputs.append(
+            {d["name"]: interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()}
+        )
+    assert set(outputs[1]) < set(outputs[0])
+    for name, value in outputs[1].items():
+        assert np.array_equal(value, outputs[0][name]), name

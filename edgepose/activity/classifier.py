@@ -66,11 +66,13 @@ def normalized_landmarks(f: PoseFeatures) -> FloatArray:
     hips = (pts[L.LEFT_HIP] + pts[L.RIGHT_HIP]) / 2.0
     shoulders = (pts[L.LEFT_SHOULDER] + pts[L.RIGHT_SHOULDER]) / 2.0
     torso = float(np.linalg.norm((shoulders - hips)[:2]))
-    spread = float(np.nanmax(np.linalg.norm(pts[:, :2] - hips[:2], axis=1))) if f.visible.any() else math.nan
+    if not f.visible.any() or np.isnan(hips[0]):
+        return np.full((33, 3), np.nan, dtype=np.float32)
+    spread = float(np.nanmax(np.linalg.norm(pts[:, :2] - hips[:2], axis=1)))
     size = max(torso * TORSO_SIZE_MULTIPLIER, spread)
     if not size > 0.0:
         return np.full((33, 3), np.nan, dtype=np.float32)
-    return ((pts - hips) / size).astype(np.float32)
+    return np.asarray((pts - hips) / size, dtype=np.float32)
 
 
 def embed(norm: FloatArray) -> FloatArray:

@@ -2,12 +2,15 @@
 
 Pure: time comes from `PoseResult.timestamp_ms`; nothing here reads clocks, files (except the
 classifier file once, at construction) or sockets. Event ids are `{id_prefix}-{n}` with a counter
-per engine; the service passes a prefix unique per run so ids stay unique across restarts.
+per engine; the prefix is random per engine unless given, so ids stay unique across restarts.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from edgepose.activity.base import Emit
 from edgepose.activity.classifier import (
@@ -26,6 +29,10 @@ from edgepose.activity.presence import Presence
 from edgepose.activity.reps import RepCounter
 from edgepose.config.activity import ActivityConfig
 from edgepose.types import ActivityState, Event, EventType, PoseResult, TrackState
+
+# A new tracker id whose hips are within this many torso lengths of a person lost moments ago
+# (not yet `leave_ms`) continues that person.
+HANDOVER_RADIUS = 1.0
 
 
 @dataclass(slots=True)
@@ -51,23 +58,29 @@ class ActivityEngine:
     def __init__(
         self,
         config: ActivityConfig,
-        id_prefix: str = "ev",
+        id_prefix: str | None = None,
         classifier: KnnPoseClassifier | None = None,
     ) -> None:
-        """Build the engine; reads the classifier file named in the config unless one is given."""
+        """Build the engine; reads the classifier file named in the config unless one is given.
+
+        Event ids are `{id_prefix}-{n}`; without a prefix a random one is drawn, so that ids stay
+        unique across restarts (pass one for reproducible ids).
+        """
         self.config = config
-        self._id_prefix = id_prefix
+        self._id_prefix = id_prefix if id_prefix is not None else uuid.uuid4().hex[:12]
         self._seq = 0
         cc = config.classifier
         if classifier is None and cc.path is not None:
             classifier = load_classifier(cc.path, cc.top_n_by_max_distance, cc.top_n_by_mean_distance)
         self._classifier = classifier
         self._tracks: dict[int, _Track] = {}
+        self._aliases: dict[int, int] = {}  # tracker id -> engine track id after a hand-over
         self._last_ms = 0
 
     def reset(self) -> None:
         """Forget every track (e.g. when the source restarts); ids keep counting."""
         self._tracks.clear()
+        self._aliases.clear()
         self._last_ms = 0
 
     def _new_track(self, t: int) -> _Track:
@@ -104,28 +117,52 @@ class ActivityEngine:
         self._last_ms = t
         events: list[Event] = []
         seen: set[int] = set()
+        # People in this frame under their known ids: never handed over to a newcomer.
+        present = {self._aliases.get(p.track_id, p.track_id) for p in result.poses}
         for pose in result.poses:
-            if pose.track_id in seen:
-                continue  # one pose per track per frame
-            seen.add(pose.track_id)
             f = compute_features(
                 pose,
                 t,
                 result.width,
                 result.height,
-                self.config.presence.min_visibility,
-                self.config.posture.camera_tilt_deg,
+                min_visibility=self.config.presence.min_visibility,
+                camera_tilt_deg=self.config.posture.camera_tilt_deg,
             )
-            track = self._tracks.get(pose.track_id)
+            track_id = self._resolve(pose.track_id, f, seen | present)
+            if track_id in seen:
+                continue  # one pose per person per frame
+            seen.add(track_id)
+            track = self._tracks.get(track_id)
             if track is None:
-                track = self._tracks[pose.track_id] = self._new_track(t)
-            events += [self._event(e, t, pose.track_id) for e in self._update_track(track, f, t)]
+                track = self._tracks[track_id] = self._new_track(t)
+            events += [self._event(e, t, track_id) for e in self._update_track(track, f, t)]
         for track_id in sorted(self._tracks):
             track = self._tracks[track_id]
             if track_id not in seen and track.presence.gone(t):
                 events += [self._event(e, t, track_id) for e in track.presence.leave()]
                 del self._tracks[track_id]
+                self._aliases = {k: v for k, v in self._aliases.items() if v != track_id}
         return events, self.state()
+
+    def _resolve(self, tracker_id: int, f: PoseFeatures, taken: set[int]) -> int:
+        """The engine's id for a tracker id: a new tracker id close to where a person was lost
+        moments ago is that person (trackers re-number people after occlusions and camera moves)."""
+        if tracker_id in self._aliases:
+            return self._aliases[tracker_id]
+        if tracker_id in self._tracks or np.isnan(f.hip_center_px[0]) or np.isnan(f.scale_px):
+            return tracker_id
+        best, best_distance = None, HANDOVER_RADIUS
+        for track_id, track in self._tracks.items():
+            last = track.last_features
+            if track_id in taken or last is None or np.isnan(last.hip_center_px[0]):
+                continue
+            distance = float(np.linalg.norm(last.hip_center_px - f.hip_center_px)) / f.scale_px
+            if distance < best_distance:
+                best, best_distance = track_id, distance
+        if best is None:
+            return tracker_id
+        self._aliases[tracker_id] = best
+        return best
 
     def _update_track(self, track: _Track, f: PoseFeatures, t: int) -> list[Emit]:
         track.last_features = f

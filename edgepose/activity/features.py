@@ -87,11 +87,7 @@ class PoseFeatures:
 
     def normalized(self) -> FloatArray:
         """Points centred on the hips and divided by the torso size (33 x 2, NaN where missing)."""
-        return ((self.points_px - self.hip_center_px) / self.scale_px).astype(np.float32)
-
-    def point(self, index: int) -> FloatArray:
-        """One landmark in pixels (NaN if missing)."""
-        return self.points_px[index]
+        return np.asarray((self.points_px - self.hip_center_px) / self.scale_px, dtype=np.float32)
 
     def has(self, *indices: int) -> bool:
         """Whether all the given landmarks are visible."""
@@ -116,12 +112,13 @@ def to_blazepose_layout(pose: Pose) -> tuple[FloatArray, FloatArray | None]:
 
 def _mid(points: FloatArray, a: int, b: int) -> FloatArray:
     """Midpoint of two landmarks; the one present if the other is missing."""
-    pa, pb = points[a], points[b]
+    pa: FloatArray = points[a]
+    pb: FloatArray = points[b]
     if np.isnan(pa[0]):
-        return pb.copy()
+        return np.array(pb, dtype=np.float32)
     if np.isnan(pb[0]):
-        return pa.copy()
-    return ((pa + pb) / 2.0).astype(np.float32)
+        return np.array(pa, dtype=np.float32)
+    return np.asarray((pa + pb) / 2.0, dtype=np.float32)
 
 
 def angle_deg(a: FloatArray, b: FloatArray, c: FloatArray) -> float:
@@ -169,16 +166,18 @@ def _segment(p: FloatArray, top: tuple[int, int], bottom: tuple[int, int]) -> Fl
     Mixing one side's landmark with the other side's centre would tilt the vector by up to the
     body's half width, so a side is used only when both its ends are visible.
     """
-    t_l, t_r = p[top[0]], p[top[1]]
-    b_l, b_r = p[bottom[0]], p[bottom[1]]
+    t_l: FloatArray = p[top[0]]
+    t_r: FloatArray = p[top[1]]
+    b_l: FloatArray = p[bottom[0]]
+    b_r: FloatArray = p[bottom[1]]
     left_ok = not (np.isnan(t_l[0]) or np.isnan(b_l[0]))
     right_ok = not (np.isnan(t_r[0]) or np.isnan(b_r[0]))
     if left_ok and right_ok:
-        return ((t_l + t_r) / 2.0 - (b_l + b_r) / 2.0).astype(np.float32)
+        return np.asarray((t_l + t_r) / 2.0 - (b_l + b_r) / 2.0, dtype=np.float32)
     if left_ok:
-        return (t_l - b_l).astype(np.float32)
+        return np.asarray(t_l - b_l, dtype=np.float32)
     if right_ok:
-        return (t_r - b_r).astype(np.float32)
+        return np.asarray(t_r - b_r, dtype=np.float32)
     return np.full(p.shape[1], np.nan, dtype=np.float32)
 
 
@@ -194,9 +193,19 @@ def _inclinations(p: FloatArray, up: FloatArray) -> tuple[float, float, float]:
 
 
 def compute_features(
-    pose: Pose, timestamp_ms: int, width: int, height: int, min_visibility: float
+    pose: Pose,
+    timestamp_ms: int,
+    width: int,
+    height: int,
+    *,
+    min_visibility: float = 0.5,
+    camera_tilt_deg: float = 0.0,
 ) -> PoseFeatures:
-    """The features of one pose in a frame of width x height pixels."""
+    """The features of one pose in a frame of width x height pixels.
+
+    `camera_tilt_deg` (looking down) turns the vertical used with world landmarks, which are
+    camera-aligned; image-space inclinations are left as they are.
+    """
     landmarks, world_in = to_blazepose_layout(pose)
     visible = landmarks[:, 3] >= min_visibility
     xy = landmarks[:, :2] * np.array([width, height], dtype=np.float32)

@@ -4,7 +4,7 @@ Rules (angles in degrees, see PostureConfig):
 - lying: torso and hips->ankles both at least `lying_min_deg` from vertical (a bent-over torso on
   straight legs is not lying; a body flat on the floor is);
 - standing: knees straight (>= standing_knee_min_deg), hips extended, torso upright;
-- squatting: knees bent (< bent_knee_max_deg) and either very deep, shins inclined (knees over
+- squatting: both knees bent (< bent_knee_max_deg) and either very deep, shins inclined (knees over
   toes) or torso leaning forwards;
 - sitting: knees bent with shins and torso near vertical (a chair), or legs straight out in front
   with the hips flexed (on the floor);
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from edgepose.activity.base import Emit, nanmean
+from edgepose.activity.base import Emit, nanmax, nanmean
 from edgepose.activity.features import PoseFeatures
 from edgepose.config.activity import PostureConfig
 from edgepose.types import EventType, Posture
@@ -48,7 +48,8 @@ def classify_posture(f: PoseFeatures, cfg: PostureConfig) -> Posture:
         if torso <= cfg.upright_max_deg and hip < 120.0:
             return Posture.SITTING  # legs straight out on the floor
         return Posture.UNKNOWN
-    if knee < cfg.bent_knee_max_deg:
+    # Both knees must be bent: one bent leg is a step or a kick, not sitting or squatting.
+    if nanmax(a.knee_left, a.knee_right) < cfg.bent_knee_max_deg:
         shin = f.shin_inclination_deg
         if (
             knee < cfg.deep_squat_knee_max_deg

@@ -50,4 +50,3 @@ def parse_frame(line: str) -> PoseResult:
         )
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ValueError(f"not a track frame: {exc}") from exc
-

@@ -148,7 +148,15 @@ class RepCounter:
         return out
 
     def _step(
-        self, key: str, value: float, gate: bool, t: int, form: str, *, side: str | None = None, veto: bool = False
+        self,
+        key: str,
+        value: float,
+        gate: bool,
+        t: int,
+        form: str,
+        *,
+        side: str | None = None,
+        veto: bool = False,
     ) -> list[Emit]:
         done = self._counters[key].update(value, gate, t, veto)
         if done is None:

@@ -17,8 +17,10 @@ def read_landmarks(path: Path) -> Iterator[PoseResult]:
 
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
-    raw = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
-    with raw, io.TextIOWrapper(raw, encoding="utf-8") as text:
+    with (
+        gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as raw,
+        io.TextIOWrapper(raw, encoding="utf-8") as text,
+    ):
         for number, line in enumerate(text, start=1):
             if not line.strip():
                 continue

@@ -16,9 +16,15 @@ def register(subparsers: Any) -> None:
         description=__doc__,
     )
     parser.add_argument(
-        "--landmarks", type=Path, required=True, metavar="FILE", help="output of `edgepose track` (.jsonl[.gz])"
+        "--landmarks",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="output of `edgepose track` (.jsonl[.gz])",
     )
-    parser.add_argument("--config", type=Path, metavar="FILE", help="edgepose.toml; its [activity] table is used")
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="edgepose.toml; its [activity] table is used"
+    )
     parser.add_argument("--state", action="store_true", help="also print the final state as a JSON line")
     parser.set_defaults(handler=run)
 

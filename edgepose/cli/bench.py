@@ -1,5 +1,7 @@
 """`edgepose bench`: speed of the tracking pipeline on a clip, one JSON object on stdout.
 
+`--threads 1,2,4` runs the clip once per thread count and prints one object (line) for each.
+
 `run_bench(options, video, max_frames)` is the reusable part: frames are decoded up front, then
 each frame's `detect_for_video` wall time and the models' invoke times are collected.
 """
@@ -100,13 +102,22 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Benchmark and print one JSON object."""
+def thread_counts(text: str) -> list[int]:
+    """`--threads 2` or a list such as `1,2,4` (to see how the pipeline scales), or a UsageError."""
     from edgepose.cli._pose import parse_number
 
-    options = pose_options(args, RunningMode.VIDEO)
+    return [parse_number(part.strip(), "--threads", int, 1, 64) for part in str(text).split(",")]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Benchmark and print one JSON object per thread count (`--threads 1,2,4`: one line each)."""
+    from edgepose.cli._pose import parse_number
+
+    counts = thread_counts(args.threads)
     max_frames = parse_number(args.max_frames, "--max-frames", int, 0, 10**9)
-    result = run_bench(options, args.video, max_frames)
-    figures = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(result).items()}
-    print(json.dumps(figures))  # noqa: T201
+    for threads in counts:
+        options = pose_options(args, RunningMode.VIDEO, threads=threads)
+        result = run_bench(options, args.video, max_frames)
+        figures = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(result).items()}
+        print(json.dumps(figures), flush=True)  # noqa: T201
     return 0

@@ -23,8 +23,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("out", type=Path, metavar="OUT", help="samples file to write (JSON lines)")
     parser.add_argument("--label", required=True, help="the pose's name, e.g. 'warrior' or 'squat_down'")
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--source", metavar="URI", help="video or image file (or file:PATH) run through the pipeline")
-    src.add_argument("--landmarks", type=Path, metavar="FILE", help="`edgepose track` output instead of a source")
+    src.add_argument(
+        "--source", metavar="URI", help="video or image file (or file:PATH) run through the pipeline"
+    )
+    src.add_argument(
+        "--landmarks", type=Path, metavar="FILE", help="`edgepose track` output instead of a source"
+    )
     parser.add_argument("--every", type=int, default=1, help="keep every Nth frame (default: 1)")
     parser.add_argument("--append", action="store_true", help="add to OUT instead of replacing it")
     add_pose_arguments(parser)
@@ -75,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             if i % args.every:
                 continue
             for pose in result.poses:
-                f = compute_features(pose, result.timestamp_ms, result.width, result.height, 0.5)
+                f = compute_features(pose, result.timestamp_ms, result.width, result.height)
                 if f.visible_fraction < 0.5:
                     continue  # too little of the body to learn from
                 sample = {

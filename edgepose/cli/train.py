@@ -14,8 +14,12 @@ from edgepose.errors import InputError, UsageError
 def register(subparsers: Any) -> None:
     """Add the `train` subcommand."""
     parser = subparsers.add_parser("train", help="train a custom pose classifier", description=__doc__)
-    parser.add_argument("samples", type=Path, nargs="+", metavar="SAMPLES", help="files from `edgepose record`")
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="classifier.json to write")
+    parser.add_argument(
+        "samples", type=Path, nargs="+", metavar="SAMPLES", help="files from `edgepose record`"
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="FILE", help="classifier.json to write"
+    )
     parser.set_defaults(handler=run)
 
 

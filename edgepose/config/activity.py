@@ -84,7 +84,7 @@ class PostureConfig(StrictModel):
     )
     squat_shin_min_deg: float = Field(
         22.0,
-        description="Shin inclination from vertical from which a bent-knee pose is a squat (knees over toes).",
+        description="Shin inclination from vertical from which a bent knee means a squat (knees over toes).",
     )
     squat_torso_min_deg: float = Field(
         22.0, description="Torso lean from which a bent-knee pose is a squat rather than sitting."
@@ -190,7 +190,7 @@ class InactivityConfig(StrictModel):
     motion_threshold: float = Field(
         0.15,
         gt=0.0,
-        description="Mean landmark displacement from the last still pose, torso lengths, that counts as motion.",
+        description="Mean landmark shift from the last still pose that counts as motion (torso lengths).",
     )
 
 
@@ -231,11 +231,21 @@ class ActivityConfig(StrictModel):
     presence: PresenceConfig = Field(
         default_factory=lambda: PresenceConfig.model_validate({}), description="Presence and zone debounce."
     )
-    posture: PostureConfig = Field(default_factory=lambda: PostureConfig.model_validate({}), description="Posture rules.")
-    falls: FallConfig = Field(default_factory=lambda: FallConfig.model_validate({}), description="Fall detection rule.")
-    reps: RepConfig = Field(default_factory=lambda: RepConfig.model_validate({}), description="Repetition counters.")
-    gestures: GestureConfig = Field(default_factory=lambda: GestureConfig.model_validate({}), description="Gestures.")
-    inactivity: InactivityConfig = Field(default_factory=lambda: InactivityConfig.model_validate({}), description="Inactivity rule.")
+    posture: PostureConfig = Field(
+        default_factory=lambda: PostureConfig.model_validate({}), description="Posture rules."
+    )
+    falls: FallConfig = Field(
+        default_factory=lambda: FallConfig.model_validate({}), description="Fall detection rule."
+    )
+    reps: RepConfig = Field(
+        default_factory=lambda: RepConfig.model_validate({}), description="Repetition counters."
+    )
+    gestures: GestureConfig = Field(
+        default_factory=lambda: GestureConfig.model_validate({}), description="Gestures."
+    )
+    inactivity: InactivityConfig = Field(
+        default_factory=lambda: InactivityConfig.model_validate({}), description="Inactivity rule."
+    )
     classifier: ClassifierConfig = Field(
         default_factory=lambda: ClassifierConfig.model_validate({}), description="Custom pose classifier."
     )

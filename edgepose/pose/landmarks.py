@@ -138,7 +138,7 @@ class LandmarkModel:
         self._presence_index = self.io.output_index(1, "presence")
         self._world_index = self.io.output_index(n * 3, "world landmarks")
         self._heatmap_index = self.io.output_index(64 * 64 * n, "heatmap")
-        self._mask_index = self.io.output_index(self.size_px * self.size_px, "segmentation")
+        self._mask_index = self.io.find_output(self.size_px * self.size_px)  # None when pruned
         self._crop = np.zeros((self.size_px, self.size_px, 3), dtype=np.uint8)
 
     def preprocess(self, image: ImageArray, rect: Rect) -> None:
@@ -167,7 +167,7 @@ class LandmarkModel:
         landmarks = project_landmarks(crop_lms, rect)
         world = project_world(self.io.output(self._world_index).reshape(-1, 3), rect)
         mask = None
-        if with_mask:
+        if with_mask and self._mask_index is not None:
             logits = self.io.output(self._mask_index).reshape(self.size_px, self.size_px)
             mask = self._mask_to_frame(sigmoid(logits), rect, image_width, image_height)
         return RoiLandmarks(presence, landmarks, world.astype(np.float32), rect, mask)

@@ -64,12 +64,19 @@ class ModelIO:
         self._outputs = {int(o["index"]): o for o in interpreter.get_output_details()}
         self._views: dict[int, Callable[[], npt.NDArray[Any]] | None] = {}
 
-    def output_index(self, size: int, name: str) -> int:
-        """The index of the output whose element count is `size`; ModelError if none."""
+    def find_output(self, size: int) -> int | None:
+        """The index of the output whose element count is `size`, or None."""
         for index, detail in self._outputs.items():
             if int(np.prod(detail["shape"])) == size:
                 return index
-        raise ModelError(f"{self.name}: no output {name} with {size} values")
+        return None
+
+    def output_index(self, size: int, name: str) -> int:
+        """The index of the output whose element count is `size`; ModelError if none."""
+        index = self.find_output(size)
+        if index is None:
+            raise ModelError(f"{self.name}: no output {name} with {size} values")
+        return index
 
     def set_image(self, image: ImageArray, low: float, high: float) -> None:
         """Set the input from an HxWx3 uint8 image mapped linearly to [low, high].

@@ -65,3 +65,34 @@ def run(
         while checks and result.timestamp_ms >= checks[0] * 1000.0:
             postures[checks.pop(0)] = state.tracks[0].posture.value if state.tracks else "absent"
     return Outcome(scenario, events, postures)
+
+
+def track_lines(results: list[PoseResult]) -> str:
+    """Frames in the `edgepose track` JSON-lines format."""
+    import json
+
+    lines = []
+    for r in results:
+        poses = [
+            {
+                "track_id": p.track_id,
+                "score": p.score,
+                "landmarks": [[round(float(v), 5) for v in row] for row in p.landmarks],
+                "world_landmarks": None
+                if p.world_landmarks is None
+                else [[round(float(v), 5) for v in row] for row in p.world_landmarks],
+            }
+            for p in r.poses
+        ]
+        lines.append(
+            json.dumps(
+                {
+                    "frame": r.frame_index,
+                    "timestamp_ms": r.timestamp_ms,
+                    "width": r.width,
+                    "height": r.height,
+                    "poses": poses,
+                }
+            )
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,192 @@
+"""The committed int8 models against the float ones, through the whole pipeline, on held-out media.
+
+Held out (never used for calibration, see models/manifest.json): messi5.jpg, zidane.jpg,
+basketball2.png, the second half of vtest.avi and pan_zidane.avi. Bounds (issue 3): mean landmark
+distance <= 2% of the person's height, nobody lost, presence and visibility within 0.1 of float
+on average, for lite, full and heavy in IMAGE and VIDEO modes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
+from edgepose.types import ImageArray, ModelVariant, Pose, PoseResult, Precision, RunningMode
+
+pytestmark = pytest.mark.slow
+
+MAX_DISTANCE_OF_HEIGHT = 0.02
+MAX_SCORE_DIFF = 0.1
+# What the committed models reach today (worst measured: 4.0% heavy IMAGE, score diff 0.03).
+GUARD_DISTANCE_OF_HEIGHT = 0.055
+GUARD_SCORE_DIFF = 0.1
+IMAGES = ("messi5.jpg", "zidane.jpg", "basketball2.png")
+VIDEO_CLIPS = (("pan_zidane.avi", 0, 45, 1), ("vtest.avi", 560, 620, 1))
+
+
+def rgb(path: Path) -> ImageArray:
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def clip(path: Path, start: int, stop: int, step: int) -> Iterator[tuple[int, ImageArray]]:
+    cap = cv2.VideoCapture(str(path))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    try:
+        index = 0
+        while index < stop:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            if index >= start and (index - start) % step == 0:
+                yield int(index * 1000 / fps), cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            index += 1
+    finally:
+        cap.release()
+
+
+@dataclass
+class Tally:
+    """Per-pose comparisons accumulated over a run."""
+
+    distances: list[float]
+    presence: list[float]
+    visibility: list[float]
+    scores: list[float]
+    float_poses: int = 0
+    lost: int = 0
+
+    def add(self, ref: PoseResult, got: PoseResult) -> None:
+        size = np.array([ref.width, ref.height], dtype=np.float32)
+        candidates = list(got.poses)
+        for pose in ref.poses:
+            self.float_poses += 1
+            match = nearest(pose, candidates, size)
+            if match is None:
+                self.lost += 1
+                continue
+            candidates = [c for c in candidates if c is not match]
+            a = pose.landmarks[:, :2] * size
+            b = match.landmarks[:, :2] * size
+            height = float(np.ptp(a[:, 1]))
+            extent = max(height, float(np.ptp(a[:, 0])))  # a lying person's "height" is horizontal
+            self.distances.append(float(np.linalg.norm(a - b, axis=1).mean()) / extent)
+            self.visibility.append(float(np.abs(pose.landmarks[:, 3] - match.landmarks[:, 3]).mean()))
+            self.presence.append(float(np.abs(pose.landmarks[:, 4] - match.landmarks[:, 4]).mean()))
+            self.scores.append(abs(pose.score - match.score))
+
+
+def nearest(pose: Pose, candidates: list[Pose], size: np.ndarray) -> Pose | None:
+    """The candidate whose hip centre is closest, if within a fifth of the person's extent."""
+    if not candidates:
+        return None
+    hips = pose.landmarks[23:25, :2].mean(axis=0) * size
+    extent = float(np.ptp(pose.landmarks[:, 1] * size[1]))
+    best = min(
+        candidates, key=lambda c: float(np.linalg.norm(c.landmarks[23:25, :2].mean(axis=0) * size - hips))
+    )
+    gap = float(np.linalg.norm(best.landmarks[23:25, :2].mean(axis=0) * size - hips))
+    return best if gap <= max(0.2 * extent, 8.0) else None
+
+
+def options(variant: ModelVariant, precision: Precision, mode: RunningMode) -> PoseLandmarkerOptions:
+    # Raw landmarks (no One Euro smoothing) so the comparison is of the models, not the filter.
+    return PoseLandmarkerOptions(
+        running_mode=mode, num_poses=4, model=variant, precision=precision, smooth_landmarks=False
+    )
+
+
+def run_images(media: Path, variant: ModelVariant) -> Tally:
+    tally = Tally([], [], [], [])
+    with (
+        PoseLandmarker(options(variant, Precision.FLOAT, RunningMode.IMAGE)) as ref,
+        PoseLandmarker(options(variant, Precision.INT8, RunningMode.IMAGE)) as got,
+    ):
+        for name in IMAGES:
+            image = rgb(media / name)
+            tally.add(ref.detect(image), got.detect(image))
+    return tally
+
+
+def run_video(media: Path, variant: ModelVariant) -> Tally:
+    tally = Tally([], [], [], [])
+    for name, start, stop, step in VIDEO_CLIPS:
+        with (
+            PoseLandmarker(options(variant, Precision.FLOAT, RunningMode.VIDEO)) as ref,
+            PoseLandmarker(options(variant, Precision.INT8, RunningMode.VIDEO)) as got,
+        ):
+            for timestamp_ms, frame in clip(media / name, start, stop, step):
+                tally.add(
+                    ref.detect_for_video(frame, timestamp_ms), got.detect_for_video(frame, timestamp_ms)
+                )
+    return tally
+
+
+def summary(tally: Tally, label: str) -> str:
+    return (
+        f"{label}: {tally.float_poses} float poses, lost {tally.lost}, "
+        f"distance {100 * np.mean(tally.distances):.2f}% of height, "
+        f"visibility {np.mean(tally.visibility):.3f}, presence {np.mean(tally.presence):.3f}, "
+        f"score {np.mean(tally.scores):.3f}"
+    )
+
+
+_TALLIES: dict[tuple[ModelVariant, RunningMode], Tally] = {}
+
+
+def tally_for(media: Path, variant: ModelVariant, mode: RunningMode) -> Tally:
+    """Run the comparison once per variant and mode (both tests below read it)."""
+    key = (variant, mode)
+    if key not in _TALLIES:
+        _TALLIES[key] = run_images(media, variant) if mode is RunningMode.IMAGE else run_video(media, variant)
+    return _TALLIES[key]
+
+
+CASES = [(v, m) for v in ModelVariant for m in (RunningMode.IMAGE, RunningMode.VIDEO)]
+
+
+def case_id(case: tuple[ModelVariant, RunningMode]) -> str:
+    return f"{case[0].value}-{case[1].value}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_int8_stays_within_the_measured_bounds(media: Path, case: tuple[ModelVariant, RunningMode]) -> None:
+    """Regression guard at what the committed models achieve today (see models/README.md)."""
+    tally = tally_for(media, *case)
+    text = summary(tally, case_id(case))
+    print(text)
+    assert tally.float_poses >= 3, text  # the media must actually exercise the models
+    assert tally.lost <= 0.35 * tally.float_poses, text
+    assert np.mean(tally.distances) <= GUARD_DISTANCE_OF_HEIGHT, text
+    assert np.mean(tally.visibility) <= MAX_SCORE_DIFF, text
+    assert np.mean(tally.presence) <= MAX_SCORE_DIFF, text
+    assert np.mean(tally.scores) <= GUARD_SCORE_DIFF, text
+
+
+# Cases that do not meet the issue's bound yet (models/README.md): strict, so fixing one shows up.
+NOT_YET = pytest.mark.xfail(
+    strict=True,
+    reason="issue 3 bound not met yet: int8 landmarks 2.7-4.0% of height from float, and VIDEO "
+    "tracks are lost more often than with float (models/README.md)",
+)
+SPEC_CASES = [
+    pytest.param(case, marks=() if case == (ModelVariant.FULL, RunningMode.IMAGE) else NOT_YET)
+    for case in CASES
+]
+
+
+@pytest.mark.parametrize("case", SPEC_CASES, ids=case_id)
+def test_int8_meets_the_issue_bounds(media: Path, case: tuple[ModelVariant, RunningMode]) -> None:
+    """The issue's bound: <= 2% of height, nobody lost, scores within 0.1 of float."""
+    tally = tally_for(media, *case)
+    text = summary(tally, case_id(case))
+    assert tally.lost == 0, text
+    assert np.mean(tally.distances) <= MAX_DISTANCE_OF_HEIGHT, text
+    assert np.mean(tally.visibility) <= MAX_SCORE_DIFF, text
+    assert np.mean(tally.presence) <= MAX_SCORE_DIFF, text
+    assert np.mean(tally.scores) <= MAX_SCORE_DIFF, text
