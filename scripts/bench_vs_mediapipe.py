@@ -4,8 +4,9 @@
 Clip: pan_zidane.avi (640x480, 30 fps, 150 frames) cropped to its left 448 columns, where only
 Zidane is (his neighbour enters the right side later), written as lossless PNG frames so both
 decode identical pixels. Both run in tracking mode (edgepose VIDEO mode; MediaPipe
-static_image_mode=False) with float models (edgepose's landmark model without the segmentation
-head it does not need; the shipped model's invoke time is measured on the same crops too, for the
+static_image_mode=False), with float models by default (`--precision int8`: the bundled int8
+ones). edgepose's landmark model runs without the segmentation head it does not need; the shipped
+model's invoke time is measured on the same crops too, for the
 frame/invoke ratio against both). MediaPipe runs in its own virtualenv
 (scripts/setup_reference.sh) as a server that processes one frame per request, so the two
 alternate frame by frame: edgepose frame i, MediaPipe frame i, edgepose frame i+1, ... Both see
@@ -14,6 +15,7 @@ the first frame of each (warm-up) is left out. `--rounds` repeats the clip; the 
 are over all rounds.
 
   .venv/bin/python scripts/bench_vs_mediapipe.py [--variants lite,full,heavy] [--threads 2] [--rounds 2]
+      [--precision float|int8]
 
 Prints one JSON line per variant and a summary table.
 """
@@ -97,7 +99,14 @@ class MediaPipeServer:
 
 
 def bench_variant(
-    python: Path, pattern: Path, frames: list[Any], *, variant: str, threads: int, rounds: int
+    python: Path,
+    pattern: Path,
+    frames: list[Any],
+    *,
+    variant: str,
+    threads: int,
+    rounds: int,
+    precision: Precision = Precision.FLOAT,
 ) -> dict[str, Any]:
     ours_ms: list[float] = []
     theirs_ms: list[float] = []
@@ -115,7 +124,7 @@ def bench_variant(
         options = PoseLandmarkerOptions(
             running_mode=RunningMode.VIDEO,
             model=ModelVariant(variant),
-            precision=Precision.FLOAT,
+            precision=precision,
             threads=threads,
             landmark_input_hook=lambda crop, _roi: crops.append(crop.copy()),
         )
@@ -152,6 +161,7 @@ def bench_variant(
     invoke_median = statistics.median(invoke_ms)
     return {
         "variant": variant,
+        "precision": str(precision),
         "frames": len(ours_ms),
         "threads": threads,
         "edgepose_fps": round(ours_fps, 1),
@@ -174,6 +184,9 @@ def main() -> int:
     parser.add_argument("--variants", default="lite,full,heavy")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--precision", choices=[p.value for p in Precision], default="float", help="edgepose's models"
+    )
     args = parser.parse_args()
     python = cache_dir() / "mediapipe-ref" / "bin" / "python"
     if not python.is_file():
@@ -183,7 +196,13 @@ def main() -> int:
         pattern, frames = write_clip(Path(tmp))
         for variant in args.variants.split(","):
             row = bench_variant(
-                python, pattern, frames, variant=variant, threads=args.threads, rounds=args.rounds
+                python,
+                pattern,
+                frames,
+                variant=variant,
+                threads=args.threads,
+                rounds=args.rounds,
+                precision=Precision(args.precision),
             )
             rows.append(row)
             print(json.dumps(row), flush=True)

@@ -63,8 +63,6 @@ HELD_OUT_MEDIA = (
     "pan_zidane.avi",
 )
 AUGMENT_PER_CROP = 1
-DET_COPIES = int(os.environ.get("EXP_DET_COPIES", "1"))
-DET_SCALE = (0.85, float(os.environ.get("EXP_DET_SCALE", "1.15")))
 MAX_SAMPLES = 300  # calibration time grows linearly; more did not move the ranges
 A8 = {"num_bits": 8, "symmetric": False, "granularity": "TENSORWISE", "dtype": "INT"}
 W8 = {"num_bits": 8, "symmetric": True, "granularity": "CHANNELWISE", "dtype": "INT"}
@@ -237,9 +235,7 @@ def _spread(items: list[Any]) -> list[Any]:
     return [items[int(i * step)] for i in range(MAX_SAMPLES)]
 
 
-def augment(
-    images: list[Any], copies: int, seed: int, scale: tuple[float, float] = (0.85, 1.15)
-) -> list[Any]:
+def augment(images: list[Any], copies: int, seed: int) -> list[Any]:
     """The images plus `copies` jittered versions of each (flip, rotation, scale, shift)."""
     import cv2
     import numpy as np
@@ -251,7 +247,7 @@ def augment(
         for _ in range(copies):
             src = image[:, ::-1] if rng.random() < 0.5 else image
             matrix = cv2.getRotationMatrix2D(
-                (size / 2, size / 2), rng.uniform(-20, 20), rng.uniform(*scale)
+                (size / 2, size / 2), rng.uniform(-20, 20), rng.uniform(0.85, 1.15)
             )
             matrix[:, 2] += rng.uniform(-0.05, 0.05, 2) * size
             out.append(cv2.warpAffine(np.ascontiguousarray(src), matrix, (size, size)))
@@ -297,7 +293,7 @@ def build_int8(variants: list[str], out_dir: Path, float_dir: Path, media: Path)
         (c.astype(np.float32) / 255.0)[None] for c in _spread(augment(crops, AUGMENT_PER_CROP, SEED))
     ]
     det_samples = [
-        (d.astype(np.float32) / 127.5 - 1.0)[None] for d in _spread(augment(letterboxed, DET_COPIES, SEED + 1, DET_SCALE))
+        (d.astype(np.float32) / 127.5 - 1.0)[None] for d in _spread(augment(letterboxed, 1, SEED + 1))
     ]
     print(
         f"build_models: calibration {len(crops)} crops -> {len(crop_samples)} samples, "

@@ -44,8 +44,10 @@ from edgepose.types import (
 
 log = logging.getLogger(__name__)
 
-# The one place the CLI and the API take their default precision from.
-DEFAULT_PRECISION = Precision.FLOAT
+# The one place the CLI and the API take their default precision from. int8, like the daemon's
+# config: the models are bundled (no download) and faster; `precision=FLOAT` gives MediaPipe's own
+# numbers (models/README.md has the int8-vs-float accuracy figures).
+DEFAULT_PRECISION = Precision.INT8
 DEFAULT_VARIANT = ModelVariant.FULL
 
 InterpreterFactory = Callable[[Path], InterpreterLike]
