@@ -142,9 +142,12 @@ def build_pipeline(config: ModelConfig) -> Pipeline:
 
 def build_publisher(config: Config) -> Publisher:
     """The publisher `[service] publish` names, with the spool in the state directory."""
+    from edgepose.activity.gestures import GESTURE_TYPES
     from edgepose.publish import create_publisher
 
-    return create_publisher(config.service.publish, config.mqtt, state_directory(config))
+    return create_publisher(
+        config.service.publish, config.mqtt, state_directory(config), gesture_types=GESTURE_TYPES
+    )
 
 
 def apply_overrides(config: Config, source_uri: str | None = None, publish: str | None = None) -> Config:

@@ -41,6 +41,7 @@ from edgepose.types import (
     PoseResult,
     Posture,
     ServiceStats,
+    SourceState,
     StageTimings,
     TrackState,
 )
@@ -183,6 +184,12 @@ def test_stats_payload_matches_schema() -> None:
     hot = stats_payload(ServiceStats(1, math.nan, 0, 0, 0.0, 0.0, "edgetpu", 3, cpu_temp_c=61.234))
     validate("stats", hot)
     assert hot["fps"] is None and hot["cpu_temp_c"] == 61.2 and hot["spool_depth"] == 3
+    lost = stats_payload(
+        ServiceStats(2, 0.0, 9, 0, 0.0, 0.0, "cpu", 0, source=SourceState.RECONNECTING, people=0)
+    )
+    validate("stats", lost)
+    assert lost["source"] == "reconnecting" and lost["people"] == 0
+    assert payload["source"] == "running"
 
 
 def test_status_schema_is_a_plain_string() -> None:

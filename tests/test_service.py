@@ -33,10 +33,13 @@ def kind_of(topic: str) -> str:
 
 @pytest.mark.slow
 def test_run_file_to_stdout_exits_0_with_every_kind_of_message(daemon_config: Callable[..., Path]) -> None:
-    proc = run_edgepose("run", "--config", str(daemon_config()), timeout_s=120)
+    config = daemon_config(mqtt={"device_id": "testpi", "discovery": True})
+    proc = run_edgepose("run", "--config", str(config), timeout_s=120)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
-    messages = [json.loads(line) for line in proc.stdout.splitlines()]
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    discovery = [m["payload"] for m in lines if m["topic"] == "homeassistant/device/testpi/config"]
+    messages = [m for m in lines if not m["topic"].startswith("homeassistant/")]
     kinds = [kind_of(m["topic"]) for m in messages]
     assert kinds[0] == "status" and messages[0]["payload"] == "online"
     assert kinds[-1] == "status" and messages[-1]["payload"] == "offline"
@@ -52,7 +55,20 @@ def test_run_file_to_stdout_exits_0_with_every_kind_of_message(daemon_config: Ca
     states = [m["payload"] for m in messages if kind_of(m["topic"]) == "state"]
     assert states[-1]["people"] in (1, 2)
     stats = [m["payload"] for m in messages if kind_of(m["topic"]) == "stats"]
-    assert stats[0]["accelerator"] == "cpu"
+    assert stats[0]["accelerator"] == "cpu" and stats[0]["source"] == "running"
+    jsonschema.validate(discovery[0], load_schema("ha_discovery"))
+    gesture_entity = next(
+        c
+        for c in discovery[0]["cmps"].values()
+        if "gesture" in c.get("evt_typ", []) or "wave" in c.get("evt_typ", [])
+    )
+    assert set(gesture_entity["evt_typ"]) == {
+        "both_hands_up",
+        "left_arm_raised",
+        "right_arm_raised",
+        "t_pose",
+        "wave",
+    }
     assert "end of file:" in proc.stderr and "after 150 frames" in proc.stderr
     events = [m["payload"] for m in messages if kind_of(m["topic"]) == "event"]
     if importlib.util.find_spec("edgepose.activity.engine") is not None:

@@ -24,6 +24,10 @@ from edgepose.types import EventType
 GRACE_MS = 300
 
 
+# The `gesture` attribute values the rules emit: a contract (Home Assistant event types, automations).
+GESTURE_TYPES: tuple[str, ...] = ("both_hands_up", "left_arm_raised", "right_arm_raised", "t_pose", "wave")
+
+
 def _above_head(f: PoseFeatures, wrist: int) -> bool:
     y = float(f.points_px[wrist, 1])
     head = float(f.points_px[L.NOSE, 1])

@@ -108,7 +108,7 @@ def state_key(payload: JsonDict) -> str:
 
 
 def stats_payload(stats: ServiceStats) -> JsonDict:
-    """Service figures: rates, stage times, drops, accelerator, temperature, spool depth."""
+    """Service figures: rates, stage times, drops, accelerator, temperature, spool depth, source state."""
     temp = None if stats.cpu_temp_c is None else _num(stats.cpu_temp_c, 1)
     return {
         "v": PAYLOAD_VERSION,
@@ -121,6 +121,8 @@ def stats_payload(stats: ServiceStats) -> JsonDict:
         "accelerator": stats.accelerator,
         "spool_depth": stats.spool_depth,
         "cpu_temp_c": temp,
+        "source": stats.source.value,
+        "people": stats.people,
     }
 
 
