@@ -292,6 +292,18 @@ class Service:
             people=self._meter.people,
         )
 
+    @property
+    def connected(self) -> bool:
+        """Whether the current publisher's transport is up (follows a publisher swapped by a reload)."""
+        publisher = self._publisher
+        return publisher is not None and publisher.connected
+
+    @property
+    def spool_depth(self) -> int:
+        """Events the current publisher still has to deliver."""
+        publisher = self._publisher
+        return publisher.spool_depth if publisher is not None else 0
+
     # ---- lifecycle -------------------------------------------------------------------------------
 
     def run(self) -> int:
@@ -342,7 +354,7 @@ class Service:
             stale_after_s=config.http.stale_after_s,
             zones=config.activity.zones,
         )
-        hub.attach_publisher(self._publisher)
+        hub.attach_publisher(self)  # the service answers for whichever publisher a reload put in place
         server = PreviewServer(config.http, hub, device_id=config.mqtt.resolved_device_id())
         server.start()
         self.add_observer(hub.update)

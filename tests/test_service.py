@@ -433,3 +433,43 @@ def test_bad_source_override_is_a_usage_error(daemon_config: Callable[..., Path]
     proc = run_edgepose("run", "--config", str(daemon_config()), "--source", "webcam")
     assert proc.returncode == 64
     assert proc.stderr.strip().startswith("edgepose run: unknown source 'webcam'")
+
+
+class CountedPublisher(StdoutPublisher):
+    """A stdout publisher that reports itself disconnected unless it is the `up`-th one made."""
+
+    def __init__(self, config: Config, number: int, up: int) -> None:
+        super().__init__(config.mqtt, stream=io.StringIO())
+        self.number, self._up = number, up
+
+    @property
+    def connected(self) -> bool:
+        return self.number == self._up
+
+
+def test_reload_of_mqtt_is_followed_by_the_link_state_the_service_reports(
+    daemon_config: Callable[..., Path],
+) -> None:
+    path = daemon_config()
+    made: list[CountedPublisher] = []
+
+    def factory(config: Config) -> CountedPublisher:
+        made.append(CountedPublisher(config, len(made) + 1, up=2))
+        return made[-1]
+
+    service = Service(load_config(path), config_path=path, publisher_factory=factory)
+    seen: list[bool] = []
+
+    def observe(*_: object) -> None:
+        seen.append(service.connected)
+        if len(seen) == 10:
+            daemon_config(mqtt={"device_id": "testpi", "discovery": False, "pose_rate_hz": 2.0})
+            service.request_reload()
+
+    service.add_observer(observe)
+    assert service.run() == 0
+    assert len(made) == 2 and made[1].topics == made[0].topics
+    # What /metrics reads (the HTTP hub is given the service): the first publisher before the
+    # reload, the one the reload made after it, never the closed one.
+    assert seen[:10] == [False] * 10
+    assert seen[-1] is True and seen.index(True) >= 10

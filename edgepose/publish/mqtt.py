@@ -41,6 +41,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from edgepose.config.mqtt import MqttConfig
 from edgepose.errors import ConfigError
 from edgepose.publish.homeassistant import discovery_payload
+from edgepose.publish.pacing import Pacer
 from edgepose.publish.payloads import (
     encode,
     event_payload,
@@ -93,7 +94,6 @@ class MqttPublisher:
         Raises ConfigError for an unreadable password file, bad TLS files or an unusable `state_dir`.
         """
         self._config = config
-        self._clock = clock
         self._device_id = config.resolved_device_id()
         self.topics = Topics.from_config(config)
         self._gesture_types = gesture_types
@@ -122,8 +122,8 @@ class MqttPublisher:
         self._state_lock = threading.RLock()
         self._state_text: str | None = None
         self._state_key: str | None = None
-        self._next_pose_s = 0.0
-        self._next_stats_s = 0.0
+        self._pose_pacer = Pacer.per_second(config.pose_rate_hz, clock=clock)
+        self._stats_pacer = Pacer(config.stats_interval_s, clock=clock)
         self._refused_reason: str | None = None
         self._unreachable_logged = False
         self.connects = 0  # connections accepted so far (for tests and diagnostics)
@@ -187,16 +187,8 @@ class MqttPublisher:
 
     def publish_pose(self, result: PoseResult) -> None:
         """Send one frame's poses at QoS 0 if connected and the rate limit allows."""
-        rate = self._config.pose_rate_hz
-        if rate <= 0.0 or self._closed or not self._connected.is_set():
+        if self._closed or not self._connected.is_set() or not self._pose_pacer.due():
             return
-        now = self._clock()
-        if now < self._next_pose_s:
-            return
-        # Step from the previous slot so the average rate is exact; start afresh after a gap.
-        period = 1.0 / rate
-        late = now - self._next_pose_s
-        self._next_pose_s = self._next_pose_s + period if late < period else now + period
         payload = pose_payload(result, self._config.pose_decimals, self._config.pose_world_landmarks)
         self._client.publish(self.topics.pose, encode(payload), qos=0, retain=False)
 
@@ -225,10 +217,8 @@ class MqttPublisher:
         """Send service figures, at most once per `stats_interval_s`; spool depth is filled in here."""
         if self._closed or not self._connected.is_set():
             return
-        now = self._clock()
-        if now < self._next_stats_s:
+        if not self._stats_pacer.due():
             return
-        self._next_stats_s = now + self._config.stats_interval_s
         payload = stats_payload(dataclasses.replace(stats, spool_depth=self._spool.depth))
         self._client.publish(self.topics.stats, encode(payload), qos=0, retain=False)
 

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from edgepose.config.mqtt import MqttConfig
 from edgepose.publish.homeassistant import discovery_payload
+from edgepose.publish.pacing import Pacer
 from edgepose.publish.payloads import event_payload, pose_payload, state_key, state_payload, stats_payload
 from edgepose.publish.topics import STATUS_OFFLINE, STATUS_ONLINE, Topics
 from edgepose.types import ActivityState, Event, PoseResult, ServiceStats
@@ -36,13 +37,12 @@ class StdoutPublisher:
         """Write to `stream` (default: sys.stdout at the time of each write)."""
         self._config = config
         self._stream = stream
-        self._clock = clock
         self._gesture_types = gesture_types
         self.topics = Topics.from_config(config)
         self._lock = threading.Lock()
         self._state_key: str | None = None
-        self._next_pose_s = 0.0
-        self._next_stats_s = 0.0
+        self._pose_pacer = Pacer.per_second(config.pose_rate_hz, clock=clock)
+        self._stats_pacer = Pacer(config.stats_interval_s, clock=clock)
         self._started = False
         self._closed = False
 
@@ -76,15 +76,8 @@ class StdoutPublisher:
 
     def publish_pose(self, result: PoseResult) -> None:
         """Write one frame's poses, limited to `pose_rate_hz`."""
-        rate = self._config.pose_rate_hz
-        if rate <= 0.0 or self._closed:
+        if self._closed or not self._pose_pacer.due():
             return
-        now = self._clock()
-        if now < self._next_pose_s:
-            return
-        period = 1.0 / rate
-        late = now - self._next_pose_s
-        self._next_pose_s = self._next_pose_s + period if late < period else now + period
         payload = pose_payload(result, self._config.pose_decimals, self._config.pose_world_landmarks)
         self._write(self.topics.pose, payload, 0, False)
 
@@ -103,10 +96,8 @@ class StdoutPublisher:
 
     def publish_stats(self, stats: ServiceStats) -> None:
         """Write service figures, at most once per `stats_interval_s`."""
-        now = self._clock()
-        if now < self._next_stats_s:
+        if not self._stats_pacer.due():
             return
-        self._next_stats_s = now + self._config.stats_interval_s
         self._write(self.topics.stats, stats_payload(dataclasses.replace(stats, spool_depth=0)), 0, False)
 
     @property
