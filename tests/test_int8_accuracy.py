@@ -1,4 +1,5 @@
-"""The committed int8 models against the float ones, through the whole pipeline, on held-out media.
+"""The committed int8 models against the float ones, on held-out media: the whole pipeline, and the
+landmark model alone on the float pipeline's own crops.
 
 Held out (never used for calibration, see models/manifest.json): messi5.jpg, zidane.jpg,
 basketball2.png, the second half of vtest.avi and pan_zidane.avi. Bounds (issue 3): mean landmark
@@ -16,8 +17,11 @@ import cv2
 import numpy as np
 import pytest
 
+from edgepose.inference.models import ModelRole, model_path
+from edgepose.inference.runtime import make_interpreter
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
-from edgepose.types import ImageArray, ModelVariant, Pose, PoseResult, Precision, RunningMode
+from edgepose.pose.landmarks import NUM_POSE_LANDMARKS, LandmarkModel
+from edgepose.types import ImageArray, ModelVariant, Pose, PoseResult, Precision, Rect, RunningMode
 
 pytestmark = pytest.mark.slow
 
@@ -94,17 +98,33 @@ def nearest(pose: Pose, candidates: list[Pose], size: np.ndarray) -> Pose | None
     return best if gap <= max(0.2 * extent, 8.0) else None
 
 
-def options(variant: ModelVariant, precision: Precision, mode: RunningMode) -> PoseLandmarkerOptions:
+def options(
+    variant: ModelVariant, precision: Precision, mode: RunningMode, crops: list[ImageArray] | None = None
+) -> PoseLandmarkerOptions:
     # Raw landmarks (no One Euro smoothing) so the comparison is of the models, not the filter.
+    def keep(crop: ImageArray, _roi: Rect) -> None:
+        if crops is not None:
+            crops.append(np.array(crop, copy=True))
+
     return PoseLandmarkerOptions(
-        running_mode=mode, num_poses=4, model=variant, precision=precision, smooth_landmarks=False
+        running_mode=mode,
+        num_poses=4,
+        model=variant,
+        precision=precision,
+        smooth_landmarks=False,
+        landmark_input_hook=keep if crops is not None else None,
     )
+
+
+_CROPS: dict[ModelVariant, list[ImageArray]] = {}
 
 
 def run_images(media: Path, variant: ModelVariant) -> Tally:
     tally = Tally([], [], [], [])
     with (
-        PoseLandmarker(options(variant, Precision.FLOAT, RunningMode.IMAGE)) as ref,
+        PoseLandmarker(
+            options(variant, Precision.FLOAT, RunningMode.IMAGE, _CROPS.setdefault(variant, []))
+        ) as ref,
         PoseLandmarker(options(variant, Precision.INT8, RunningMode.IMAGE)) as got,
     ):
         for name in IMAGES:
@@ -117,7 +137,9 @@ def run_video(media: Path, variant: ModelVariant) -> Tally:
     tally = Tally([], [], [], [])
     for name, start, stop, step in VIDEO_CLIPS:
         with (
-            PoseLandmarker(options(variant, Precision.FLOAT, RunningMode.VIDEO)) as ref,
+            PoseLandmarker(
+                options(variant, Precision.FLOAT, RunningMode.VIDEO, _CROPS.setdefault(variant, []))
+            ) as ref,
             PoseLandmarker(options(variant, Precision.INT8, RunningMode.VIDEO)) as got,
         ):
             for timestamp_ms, frame in clip(media / name, start, stop, step):
@@ -171,9 +193,10 @@ def test_int8_stays_within_the_measured_bounds(media: Path, case: tuple[ModelVar
 # Cases that do not meet the issue's bound yet (models/README.md): strict, so fixing one shows up.
 NOT_YET = pytest.mark.xfail(
     strict=True,
-    reason="issue 3 bound not met yet: int8 landmarks 2.7-4.0% of height from float, and VIDEO "
-    "tracks are lost; in VIDEO even float against float with +-1 grey level of noise loses poses "
-    "and moves 1.6-2.5% of height (scripts/int8_compare.py, models/README.md)",
+    reason="issue 3 bound not met yet through the whole pipeline: IMAGE has 3 float poses and one "
+    "half-hidden person decides the mean; in VIDEO each ROI comes from the previous landmarks, and "
+    "float against float with +-1 grey level of noise already loses poses and moves 1.6-2.5% of "
+    "height (scripts/int8_compare.py, models/README.md)",
 )
 SPEC_CASES = [
     pytest.param(case, marks=() if case == (ModelVariant.FULL, RunningMode.IMAGE) else NOT_YET)
@@ -191,3 +214,71 @@ def test_int8_meets_the_issue_bounds(media: Path, case: tuple[ModelVariant, Runn
     assert np.mean(tally.visibility) <= MAX_SCORE_DIFF, text
     assert np.mean(tally.presence) <= MAX_SCORE_DIFF, text
     assert np.mean(tally.scores) <= MAX_SCORE_DIFF, text
+
+
+@dataclass
+class CropTally:
+    """The landmark model alone: int8 against float on the same crops."""
+
+    crops: int
+    distances: list[float]
+    presence: list[float]
+    visibility: list[float]
+
+
+def _crop_outputs(model: LandmarkModel, crop: ImageArray) -> tuple[float, np.ndarray]:
+    """Presence and the 33 landmarks (crop-normalised, heatmap-refined as the pipeline does)."""
+    model.io.set_image(crop, 0.0, 1.0)
+    model.io.invoke()
+    return model.presence(), model.crop_landmarks()[:NUM_POSE_LANDMARKS]
+
+
+def crop_tally(media: Path, variant: ModelVariant) -> CropTally:
+    """Both landmark models on every crop the float pipeline made in the IMAGE and VIDEO runs."""
+    tally_for(media, variant, RunningMode.IMAGE)
+    tally_for(media, variant, RunningMode.VIDEO)
+    crops = _CROPS[variant]
+    models = [
+        LandmarkModel(make_interpreter(model_path(ModelRole.LANDMARK, variant, precision)))
+        for precision in (Precision.FLOAT, Precision.INT8)
+    ]
+    out = CropTally(len(crops), [], [], [])
+    for crop in crops:
+        (ref_presence, ref), (got_presence, got) = (_crop_outputs(m, crop) for m in models)
+        out.presence.append(abs(ref_presence - got_presence))
+        if ref_presence < 0.5:  # the pipeline drops such crops: no pose to compare
+            continue
+        extent = max(float(np.ptp(ref[:, 0])), float(np.ptp(ref[:, 1])))
+        out.distances.append(float(np.linalg.norm(ref[:, :2] - got[:, :2], axis=1).mean()) / extent)
+        out.visibility.append(float(np.abs(ref[:, 3] - got[:, 3]).mean()))
+    return out
+
+
+LITE_ALONE_NOT_YET = pytest.mark.xfail(
+    strict=True,
+    reason="issue 3: int8 lite alone is 2.06% of the person's size from float on these crops (1.84% on "
+    "the 266 crops of a wider held-out sample); its 2-thread invoke ratio (0.62-0.68) leaves no room "
+    "for more float ops (models/README.md)",
+)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [pytest.param(v, marks=LITE_ALONE_NOT_YET if v is ModelVariant.LITE else ()) for v in ModelVariant],
+    ids=lambda v: v.value,
+)
+def test_int8_landmark_model_alone_meets_the_bound_on_the_float_pipelines_crops(
+    media: Path, variant: ModelVariant
+) -> None:
+    """Same ROI for both models, so no tracking feedback: <= 2% of the person's size, scores within 0.1."""
+    tally = crop_tally(media, variant)
+    text = (
+        f"{variant.value}: {tally.crops} crops, {len(tally.distances)} with a person, distance "
+        f"{100 * np.mean(tally.distances):.2f}% (p90 {100 * np.percentile(tally.distances, 90):.2f}%), "
+        f"presence {np.mean(tally.presence):.3f}, visibility {np.mean(tally.visibility):.3f}"
+    )
+    print(text)
+    assert len(tally.distances) >= 100, text
+    assert np.mean(tally.distances) <= MAX_DISTANCE_OF_HEIGHT, text
+    assert np.mean(tally.presence) <= MAX_SCORE_DIFF, text
+    assert np.mean(tally.visibility) <= MAX_SCORE_DIFF, text

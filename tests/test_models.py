@@ -207,8 +207,9 @@ def test_cpu_int8_models_take_and_give_float_and_run_int8_inside(name: str) -> N
     interp = interpreter(data)
     assert all(d["dtype"] == np.float32 for d in interp.get_input_details() + interp.get_output_details())
     share = int8_mac_share(tflite_edit.read_model(data))
-    # the detector keeps its decoder in float (65% int8); the landmark models 72-89%
-    assert share >= (0.6 if name.startswith("pose_detection") else 0.7), f"{name}: {share:.0%} int8"
+    # float: the stems and heads (detector decoder, landmark regression, heatmap and mask convs);
+    # int8 share measured: detector 65%, landmark models 68-87%
+    assert share >= 0.6, f"{name}: {share:.0%} int8"
     entry = json.loads((bundled_models_dir() / "manifest.json").read_text())["int8"][name]
     assert entry["kind"] == "cpu-mixed"
 
@@ -250,3 +251,30 @@ def test_full_integer_models_quantize_every_op(name: str, person_crop: np.ndarra
         q = interp.get_output_details()[[o.size for o in outs].index(1)]["quantization"]
         presence = (float(flag.ravel()[0]) - q[1]) * q[0]
         assert presence > 0.5  # the full-integer model still sees the person
+
+
+def _producer_names(model: Any) -> dict[int, str]:
+    graph = model.subgraphs[0]
+    names = tflite_edit.operator_names(model)
+    return {int(op.outputs[0]): names[i] for i, op in enumerate(graph.operators)}
+
+
+@pytest.mark.parametrize("name", INT8_CPU)
+def test_cpu_int8_heads_write_float_outputs_without_an_int8_round_trip(name: str) -> None:
+    """Landmarks, world landmarks, presence, boxes and scores come straight from float heads.
+
+    A quantizer recipe that matched ops by their output names once missed the ops writing the
+    graph outputs: each head output then went through int8 (a 1.3 px step on 256 px crops).
+    """
+    model = tflite_edit.read_model((bundled_models_dir() / name).read_bytes())
+    graph = model.subgraphs[0]
+    producers = _producer_names(model)
+    # Heatmap and segmentation outputs come from int8 convs on purpose (large maps, cheap in int8).
+    head_sizes = {195, 117, 1} if name.startswith("pose_landmark") else {2254 * 12, 2254}
+    checked = 0
+    for index in graph.outputs:
+        tensor = graph.tensors[int(index)]
+        if int(np.prod(tensor.shape)) in head_sizes:
+            checked += 1
+            assert producers[int(index)] != "DEQUANTIZE", tflite_edit.tensor_name(tensor)
+    assert checked == len(head_sizes)

@@ -111,6 +111,21 @@ def _tensor_array(model: Any, tensor: Any) -> npt.NDArray[Any] | None:
     return np.frombuffer(np.asarray(data, dtype=np.uint8).tobytes(), dtype=dtype)
 
 
+def tensor_values(model: Any, tensor: Any) -> npt.NDArray[Any] | None:
+    """The constant value of a tensor (flat, dense storage), or None if it has no data."""
+    return _tensor_array(model, tensor)
+
+
+def set_constant(model: Any, tensor: Any, value: npt.NDArray[np.float32]) -> None:
+    """Replace a tensor's constant with float32 `value` in a buffer of its own (see compact)."""
+    _set_constant(model, tensor, value)
+
+
+def compact(model: Any) -> None:
+    """Drop buffers no tensor refers to any more (after set_constant) and renumber the rest."""
+    _compact_buffers(model)
+
+
 def _int_vector(vec: Any) -> npt.NDArray[np.int64]:
     """The values of a sparsity Int32/Uint16/Uint8 vector union member."""
     return np.asarray(vec.values, dtype=np.int64)

@@ -155,16 +155,20 @@ class LandmarkModel:
         """The pose presence score of the last invocation."""
         return float(self.io.output(self._presence_index)[0])
 
+    def crop_landmarks(self) -> FloatArray:
+        """The last invocation's landmarks in crop coordinates (normalised), heatmap-refined."""
+        crop_lms = decode_landmarks(self.io.output(self._landmarks_index), self.size_px)
+        heatmap = self.io.output(self._heatmap_index, copy=False).reshape(64, 64, NUM_MODEL_LANDMARKS)
+        refined = refine_from_heatmap(crop_lms, heatmap)
+        del heatmap  # a view of the interpreter's buffer: never keep it past this frame
+        return refined
+
     def postprocess(
         self, rect: Rect, image_width: int, image_height: int, with_mask: bool = False
     ) -> RoiLandmarks:
         """Decode the last invocation into frame coordinates."""
         presence = self.presence()
-        crop_lms = decode_landmarks(self.io.output(self._landmarks_index), self.size_px)
-        heatmap = self.io.output(self._heatmap_index, copy=False).reshape(64, 64, NUM_MODEL_LANDMARKS)
-        crop_lms = refine_from_heatmap(crop_lms, heatmap)
-        del heatmap  # a view of the interpreter's buffer: never keep it past this frame
-        landmarks = project_landmarks(crop_lms, rect)
+        landmarks = project_landmarks(self.crop_landmarks(), rect)
         world = project_world(self.io.output(self._world_index).reshape(-1, 3), rect)
         mask = None
         if with_mask and self._mask_index is not None:
