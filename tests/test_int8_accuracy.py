@@ -257,8 +257,8 @@ def crop_tally(media: Path, variant: ModelVariant) -> CropTally:
 LITE_ALONE_NOT_YET = pytest.mark.xfail(
     strict=True,
     reason="issue 3: int8 lite alone is 2.06% of the person's size from float on these crops (1.84% on "
-    "the 266 crops of a wider held-out sample); its 2-thread invoke ratio (0.62-0.68) leaves no room "
-    "for more float ops (models/README.md)",
+    "the 266 crops of a wider held-out sample); its 2-thread invoke ratio (0.66-0.69 this session) "
+    "leaves no room for more float ops (models/README.md)",
 )
 
 
