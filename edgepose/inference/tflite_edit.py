@@ -100,8 +100,8 @@ def operator_names(model: Any) -> list[str]:
     return [names.get(builtin_code(model, op), "CUSTOM") for op in model.subgraphs[0].operators]
 
 
-def _tensor_array(model: Any, tensor: Any) -> npt.NDArray[Any] | None:
-    """The constant value of a tensor (dense storage), or None if it has no data."""
+def tensor_values(model: Any, tensor: Any) -> npt.NDArray[Any] | None:
+    """The constant value of a tensor (flat, dense storage), or None if it has no data."""
     data = model.buffers[tensor.buffer].data if tensor.buffer else None
     if data is None or len(data) == 0:
         return None
@@ -109,21 +109,6 @@ def _tensor_array(model: Any, tensor: Any) -> npt.NDArray[Any] | None:
     if dtype is None:
         raise ModelError(f"unsupported constant type {tensor.type} in {tensor.name!r}")
     return np.frombuffer(np.asarray(data, dtype=np.uint8).tobytes(), dtype=dtype)
-
-
-def tensor_values(model: Any, tensor: Any) -> npt.NDArray[Any] | None:
-    """The constant value of a tensor (flat, dense storage), or None if it has no data."""
-    return _tensor_array(model, tensor)
-
-
-def set_constant(model: Any, tensor: Any, value: npt.NDArray[np.float32]) -> None:
-    """Replace a tensor's constant with float32 `value` in a buffer of its own (see compact)."""
-    _set_constant(model, tensor, value)
-
-
-def compact(model: Any) -> None:
-    """Drop buffers no tensor refers to any more (after set_constant) and renumber the rest."""
-    _compact_buffers(model)
 
 
 def _int_vector(vec: Any) -> npt.NDArray[np.int64]:
@@ -171,8 +156,8 @@ def densify(values: npt.NDArray[Any], shape: Iterable[int], sparsity: Any) -> np
     return np.transpose(dense, inverse)
 
 
-def _set_constant(model: Any, tensor: Any, value: npt.NDArray[np.float32]) -> None:
-    """Give a tensor its own float32 buffer holding `value` (no sparsity, no quantization)."""
+def set_constant(model: Any, tensor: Any, value: npt.NDArray[np.float32]) -> None:
+    """Give a tensor its own float32 buffer holding `value` (no sparsity, no quantization; see compact)."""
     schema = _schema()
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(np.ascontiguousarray(value, dtype=np.float32).tobytes(), dtype=np.uint8)
@@ -194,7 +179,7 @@ def _fold_ops(model: Any) -> tuple[int, int]:
         src_index, dst_index = int(op.inputs[0]), int(op.outputs[0])
         src = graph.tensors[src_index]
         if code == _DENSIFY:
-            values = _tensor_array(model, src)
+            values = tensor_values(model, src)
             if values is None:
                 kept.append(op)
                 continue
@@ -205,13 +190,13 @@ def _fold_ops(model: Any) -> tuple[int, int]:
         if code == _DEQUANTIZE and int(src.type) == _FLOAT16:
             value = consts.get(src_index)
             if value is None:
-                raw = _tensor_array(model, src)
+                raw = tensor_values(model, src)
                 if raw is None:
                     kept.append(op)
                     continue
                 value = raw.reshape([int(d) for d in src.shape])
             dst = graph.tensors[dst_index]
-            _set_constant(model, dst, value.astype(np.float32))
+            set_constant(model, dst, value.astype(np.float32))
             n_dq += 1
             continue
         kept.append(op)
@@ -251,8 +236,8 @@ def _drop_unused(model: Any) -> int:
     return removed
 
 
-def _compact_buffers(model: Any) -> None:
-    """Drop empty buffers (keeping the mandatory empty buffer 0) and renumber references."""
+def compact(model: Any) -> None:
+    """Drop buffers no tensor refers to (keeping the mandatory empty buffer 0) and renumber references."""
     live: set[int] = {0}
     for graph in model.subgraphs:
         live.update(int(t.buffer) for t in graph.tensors)
@@ -314,7 +299,7 @@ def fold_weights(data: bytes) -> tuple[bytes, FoldReport]:
         for md in model.metadata or []
         if (md.name.decode() if isinstance(md.name, bytes) else md.name) not in _METADATA_TO_DROP
     ]
-    _compact_buffers(model)
+    compact(model)
     _drop_operator_codes(model)
     add_signature(model)
     report = FoldReport(n_dq, n_ds, removed, len(model.subgraphs[0].operators))
