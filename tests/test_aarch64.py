@@ -297,3 +297,18 @@ def test_edgepose_on_aarch64_gives_the_same_poses_as_on_x86(media: Path) -> None
         r"^pios: detect lite float, tflite-runtime 2\.14 on aarch64 vs x86: ok", out.stdout, re.M
     )
     assert "largest visible landmark difference aarch64 vs x86" in out.stderr
+
+
+def test_model_outputs_judges_every_raw_output_value(tmp_path: Path) -> None:
+    """The int8-on-identical-inputs check: a difference past the tolerance in any output fails."""
+    outputs = _load_script("model_outputs")
+    ref = {"output0": np.zeros((3, 1, 195), np.float32), "output1": np.ones((3, 1, 1), np.float32)}
+    np.savez(tmp_path / "ref.npz", **ref)
+    close = {k: v + 1e-4 for k, v in ref.items()}
+    np.savez(tmp_path / "close.npz", **close)
+    far = dict(close, output1=close["output1"] + np.array(0.01, np.float32))
+    np.savez(tmp_path / "far.npz", **far)
+    np.savez(tmp_path / "fewer.npz", output0=ref["output0"])
+    assert outputs.compare(tmp_path / "ref.npz", tmp_path / "close.npz", 2e-3, "close")
+    assert not outputs.compare(tmp_path / "ref.npz", tmp_path / "far.npz", 2e-3, "far")
+    assert not outputs.compare(tmp_path / "ref.npz", tmp_path / "fewer.npz", 2e-3, "fewer")

@@ -10,7 +10,13 @@ import pytest
 
 from edgepose.inference import tflite_edit
 from edgepose.inference.models import float_models_dir
-from edgepose.inference.weight_rounding import INT8_MAX, conv_patches, round_conv_weights, round_rows
+from edgepose.inference.weight_rounding import (
+    INT8_MAX,
+    conv_patches,
+    round_conv_weights,
+    round_rows,
+    weight_rows,
+)
 
 
 def _correlated_inputs(rng: np.random.Generator, samples: int, dim: int) -> np.ndarray:
@@ -103,17 +109,9 @@ def test_rounding_a_real_model_keeps_it_working(media: Path) -> None:
         old = tflite_edit.tensor_values(before, old_tensor)
         assert old is not None
         shape = [int(d) for d in tensor.shape]
-        rows_new = (
-            new.reshape(shape).reshape(shape[0], -1)
-            if names[index] == "CONV_2D"
-            else new.reshape(-1, shape[-1]).T
-        )
-        rows_old = (
-            old.reshape(shape).reshape(shape[0], -1)
-            if names[index] == "CONV_2D"
-            else old.reshape(-1, shape[-1]).T
-        )
-        levels = _levels(rows_new.astype(np.float64), rows_old.astype(np.float64))
+        depthwise = names[index] == "DEPTHWISE_CONV_2D"
+        rows_new = weight_rows(new.reshape(shape), depthwise=depthwise)
+        levels = _levels(rows_new, weight_rows(old.reshape(shape), depthwise=depthwise))
         assert np.abs(levels - np.rint(levels)).max() < 1e-3
         assert not np.array_equal(new, old)
     assert len(rounded) < len(folded) * 1.05  # the replaced float buffers are dropped, not kept

@@ -86,6 +86,13 @@ def round_rows(weights: Float64Array, hessians: Float64Array, damp: float = 0.01
     return result, int(off_grid.sum())
 
 
+def weight_rows(weights: npt.NDArray[Any], *, depthwise: bool) -> Float64Array:
+    """A conv's weights as one row per output channel: (out, kh*kw*in), or (channels, kh*kw)."""
+    shaped = weights.reshape(-1, weights.shape[-1]).T if depthwise else weights.reshape(weights.shape[0], -1)
+    rows: Float64Array = shaped.astype(np.float64)
+    return rows
+
+
 def conv_patches(
     activation: Float32Array,
     kernel: tuple[int, int],
@@ -142,14 +149,9 @@ class _Target:
         """The weights on their grid, the number of rows and of rows left at nearest rounding."""
         if self.hessian is None:
             raise ValueError(f"op {self.op_index}: no calibration sample reached this conv")
-        if self.depthwise:
-            rows = self.weights.reshape(-1, self.weights.shape[-1]).T.astype(np.float64)
-            new, kept = round_rows(rows, self.hessian, damp)
-            shaped = new.T.reshape(self.weights.shape)
-        else:
-            rows = self.weights.reshape(self.weights.shape[0], -1).astype(np.float64)
-            new, kept = round_rows(rows, self.hessian, damp)
-            shaped = new.reshape(self.weights.shape)
+        rows = weight_rows(self.weights, depthwise=self.depthwise)
+        new, kept = round_rows(rows, self.hessian, damp)
+        shaped = new.T.reshape(self.weights.shape) if self.depthwise else new.reshape(self.weights.shape)
         return shaped.astype(np.float32), int(rows.shape[0]), kept
 
 
