@@ -18,7 +18,6 @@ Offsets are only used where they are exact: a tensor read by a padded depthwise 
 from __future__ import annotations
 
 import copy
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgepose.inference import tflite_edit as te
-from edgepose.inference.runtime import get_runtime
+from edgepose.inference.weight_rounding import invoked_on
 
 Float64Array = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]
@@ -132,17 +131,8 @@ def channel_ranges(
     data: bytes, samples: Sequence[Float32Array], tensors: Sequence[int]
 ) -> dict[int, Float64Array]:
     """Per-channel [min, max] (2 x C) of the given tensors over the samples, from the float model."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
-        interpreter = get_runtime().module.Interpreter(
-            model_content=bytes(data), num_threads=2, experimental_preserve_all_tensors=True
-        )
-    interpreter.allocate_tensors()
-    input_index = int(interpreter.get_input_details()[0]["index"])
     out: dict[int, Float64Array] = {}
-    for sample in samples:
-        interpreter.set_tensor(input_index, sample)
-        interpreter.invoke()
+    for interpreter in invoked_on(data, samples):
         for t in tensors:
             x = interpreter.get_tensor(t)
             flat = x.reshape(-1, x.shape[-1]).astype(np.float64)
@@ -196,7 +186,6 @@ def equalize(
                 a, b = (int(x) for x in graph.operators[index].inputs)
                 offsets[t] = offsets[a] + offsets[b]
                 continue
-            target = t
             adds = reader_adds[t]
             if len(adds) == 1:
                 add = graph.operators[adds[0]]
@@ -206,8 +195,7 @@ def equalize(
                     want = np.zeros_like(offsets[other[0]]) if out in zero else ranges[out].mean(axis=0)
                     offsets[t] = want - offsets[other[0]]
                     continue
-                target = t
-            offsets[t] = np.zeros(ranges[target].shape[1]) if target in zero else ranges[target].mean(axis=0)
+            offsets[t] = np.zeros(ranges[t].shape[1]) if t in zero else ranges[t].mean(axis=0)
         if any(t in zero and np.any(offsets[t] != 0.0) for t in stream.tensors):
             # A forced sum landed on a tensor that must stay unshifted: shift nothing in this stream.
             offsets = {t: np.zeros(ranges[t].shape[1]) for t in stream.tensors}

@@ -13,7 +13,7 @@ so the quantizer's own rounding is exact and the model it writes is an ordinary 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -182,6 +182,22 @@ def _targets(model: Any, ops: Iterable[int]) -> list[_Target]:
     return out
 
 
+def invoked_on(data: bytes, samples: Sequence[Float32Array]) -> Iterator[Any]:
+    """An interpreter keeping every intermediate tensor, yielded after each sample's invoke."""
+    with warnings.catch_warnings():
+        # Keeping every intermediate tensor is the point here (the convs' inputs), not a debug slip.
+        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
+        interpreter = get_runtime().module.Interpreter(
+            model_content=bytes(data), num_threads=2, experimental_preserve_all_tensors=True
+        )
+    interpreter.allocate_tensors()
+    input_index = int(interpreter.get_input_details()[0]["index"])
+    for sample in samples:
+        interpreter.set_tensor(input_index, sample)
+        interpreter.invoke()
+        yield interpreter
+
+
 def round_conv_weights(
     data: bytes,
     samples: Sequence[Float32Array],
@@ -197,18 +213,8 @@ def round_conv_weights(
     """
     model = te.read_model(data)
     targets = _targets(model, ops)
-    with warnings.catch_warnings():
-        # Keeping every intermediate tensor is the point here (the convs' inputs), not a debug slip.
-        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
-        interpreter = get_runtime().module.Interpreter(
-            model_content=bytes(data), num_threads=2, experimental_preserve_all_tensors=True
-        )
-    interpreter.allocate_tensors()
-    input_index = int(interpreter.get_input_details()[0]["index"])
     rng = np.random.default_rng(seed)
-    for sample in samples:
-        interpreter.set_tensor(input_index, sample)
-        interpreter.invoke()
+    for interpreter in invoked_on(data, samples):
         for target in targets:
             target.accumulate(interpreter.get_tensor(target.input_tensor)[0], max_positions, rng)
     rows = kept = 0
