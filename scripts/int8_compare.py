@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +23,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_int8_accuracy import IMAGES, VIDEO_CLIPS, Tally, clip, nearest, rgb  # noqa: E402
+from test_int8_accuracy import IMAGES, VIDEO_CLIPS, Tally, clip, jitter, nearest, rgb, unchanged  # noqa: E402
 
 from edgepose.inference.models import ModelRole, model_path  # noqa: E402
 from edgepose.paths import media_dir  # noqa: E402
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions  # noqa: E402
-from edgepose.types import ImageArray, ModelVariant, PoseResult, Precision, RunningMode  # noqa: E402
+from edgepose.types import ModelVariant, PoseResult, Precision, RunningMode  # noqa: E402
 
 IN_FRAME = 0.7  # share of a float pose's landmarks inside the image to count as "in frame"
 
@@ -91,14 +90,7 @@ def compare(
     seed: int = 0,
 ) -> tuple[Tally, Split]:
     """Run the float pipeline and another one over the held-out frames; tally their differences."""
-    rng = np.random.default_rng(seed)
-    change: Callable[[ImageArray], ImageArray] = lambda image: image  # noqa: E731
-    if noise:
-
-        def change(image: ImageArray) -> ImageArray:
-            jitter = rng.integers(-1, 2, image.shape)
-            return np.clip(image.astype(np.int16) + jitter, 0, 255).astype(np.uint8)
-
+    change = jitter(seed) if noise else unchanged
     tally, split = Tally([], [], [], []), Split()
     ref_options = options(variant, mode, Precision.FLOAT, Precision.FLOAT)
     got_options = options(variant, mode, *got_precisions)

@@ -95,6 +95,7 @@ def test_bench_prints_the_figures(one_person_clip: Path) -> None:
         (["detect", "--model", "huge", "README.md"], 64, "--model must be one of lite, full, heavy"),
         (["detect", "--precision", "fp16", "README.md"], 64, "--precision must be one of int8, float"),
         (["detect", "--num-poses", "zero", "README.md"], 64, "--num-poses must be a number"),
+        (["track", "--track-grace-frames", "-1", "x.avi"], 64, "--track-grace-frames must be within"),
         (["track", "README.md"], 66, "not a video: README.md"),
         (["track", "missing.avi"], 64, "no such file: missing.avi"),
         (["bench", "--max-frames", "-3", "README.md"], 64, "--max-frames must be within"),

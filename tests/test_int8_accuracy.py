@@ -5,12 +5,14 @@ Held out (never used for calibration, see models/manifest.json): messi5.jpg, zid
 basketball2.png, the second half of vtest.avi and pan_zidane.avi. Bounds (issue 3): mean landmark
 distance <= 2% of the person's height, nobody lost, presence and visibility within 0.1 of float
 on average, for lite, full and heavy in IMAGE and VIDEO modes.
+Also asserted: that bound on the float poses the float pipeline itself reproduces (within it,
+none lost) when +-1 grey level of noise is added, for three seeds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -64,6 +66,7 @@ class Tally:
     scores: list[float]
     float_poses: int = 0
     lost: int = 0
+    per_pose: list[float | None] = field(default_factory=list)  # float poses in order; None: lost
 
     def add(self, ref: PoseResult, got: PoseResult) -> None:
         size = np.array([ref.width, ref.height], dtype=np.float32)
@@ -73,6 +76,7 @@ class Tally:
             match = nearest(pose, candidates, size)
             if match is None:
                 self.lost += 1
+                self.per_pose.append(None)
                 continue
             candidates = [c for c in candidates if c is not match]
             a = pose.landmarks[:, :2] * size
@@ -80,6 +84,7 @@ class Tally:
             height = float(np.ptp(a[:, 1]))
             extent = max(height, float(np.ptp(a[:, 0])))  # a lying person's "height" is horizontal
             self.distances.append(float(np.linalg.norm(a - b, axis=1).mean()) / extent)
+            self.per_pose.append(self.distances[-1])
             self.visibility.append(float(np.abs(pose.landmarks[:, 3] - match.landmarks[:, 3]).mean()))
             self.presence.append(float(np.abs(pose.landmarks[:, 4] - match.landmarks[:, 4]).mean()))
             self.scores.append(abs(pose.score - match.score))
@@ -117,34 +122,55 @@ def options(
 
 
 _CROPS: dict[ModelVariant, list[ImageArray]] = {}
+Change = Callable[[ImageArray], ImageArray]
+NOISE_SEEDS = (0, 1, 2)
 
 
-def run_images(media: Path, variant: ModelVariant) -> Tally:
+def jitter(seed: int) -> Change:
+    """Adds +-1 grey level of uniform noise (seeded) to each pixel: far below a camera's own noise."""
+    rng = np.random.default_rng(seed)
+
+    def change(image: ImageArray) -> ImageArray:
+        return np.clip(image.astype(np.int16) + rng.integers(-1, 2, image.shape), 0, 255).astype(np.uint8)
+
+    return change
+
+
+def unchanged(image: ImageArray) -> ImageArray:
+    return image
+
+
+def run_images(
+    media: Path, variant: ModelVariant, precision: Precision = Precision.INT8, change: Change | None = None
+) -> Tally:
+    """The float pipeline on the images against `precision` on the images passed through `change`."""
     tally = Tally([], [], [], [])
+    crops = _CROPS.setdefault(variant, []) if change is None else None
     with (
-        PoseLandmarker(
-            options(variant, Precision.FLOAT, RunningMode.IMAGE, _CROPS.setdefault(variant, []))
-        ) as ref,
-        PoseLandmarker(options(variant, Precision.INT8, RunningMode.IMAGE)) as got,
+        PoseLandmarker(options(variant, Precision.FLOAT, RunningMode.IMAGE, crops)) as ref,
+        PoseLandmarker(options(variant, precision, RunningMode.IMAGE)) as got,
     ):
         for name in IMAGES:
             image = rgb(media / name)
-            tally.add(ref.detect(image), got.detect(image))
+            tally.add(ref.detect(image), got.detect((change or unchanged)(image)))
     return tally
 
 
-def run_video(media: Path, variant: ModelVariant) -> Tally:
+def run_video(
+    media: Path, variant: ModelVariant, precision: Precision = Precision.INT8, change: Change | None = None
+) -> Tally:
+    """As `run_images`, on the clips in VIDEO mode (tracking)."""
     tally = Tally([], [], [], [])
+    crops = _CROPS.setdefault(variant, []) if change is None else None
     for name, start, stop, step in VIDEO_CLIPS:
         with (
-            PoseLandmarker(
-                options(variant, Precision.FLOAT, RunningMode.VIDEO, _CROPS.setdefault(variant, []))
-            ) as ref,
-            PoseLandmarker(options(variant, Precision.INT8, RunningMode.VIDEO)) as got,
+            PoseLandmarker(options(variant, Precision.FLOAT, RunningMode.VIDEO, crops)) as ref,
+            PoseLandmarker(options(variant, precision, RunningMode.VIDEO)) as got,
         ):
             for timestamp_ms, frame in clip(media / name, start, stop, step):
                 tally.add(
-                    ref.detect_for_video(frame, timestamp_ms), got.detect_for_video(frame, timestamp_ms)
+                    ref.detect_for_video(frame, timestamp_ms),
+                    got.detect_for_video((change or unchanged)(frame), timestamp_ms),
                 )
     return tally
 
@@ -193,10 +219,11 @@ def test_int8_stays_within_the_measured_bounds(media: Path, case: tuple[ModelVar
 # Cases that do not meet the issue's bound yet (models/README.md): strict, so fixing one shows up.
 NOT_YET = pytest.mark.xfail(
     strict=True,
-    reason="issue 3 bound not met yet through the whole pipeline: in VIDEO each ROI comes from the "
+    reason="issue 3 bound not met through the whole pipeline: in VIDEO each ROI comes from the "
     "previous landmarks, and float against float with +-1 grey level of noise already loses up to "
-    "20 / 17 / 33 poses and moves 1.6-2.4% of height; lite IMAGE rests on 3 poses and the half-hidden "
-    "person of basketball2 decides it (scripts/int8_compare.py, models/README.md)",
+    "20 / 14 / 30 poses and moves 1.6-2.5% of height; lite IMAGE rests on 3 poses and the half-hidden "
+    "person of basketball2, whom float itself does not reproduce, decides it (scripts/int8_compare.py, "
+    "scripts/int8_roi_split.py, models/README.md)",
 )
 MET = {(ModelVariant.FULL, RunningMode.IMAGE), (ModelVariant.HEAVY, RunningMode.IMAGE)}
 SPEC_CASES = [pytest.param(case, marks=() if case in MET else NOT_YET) for case in CASES]
@@ -212,6 +239,47 @@ def test_int8_meets_the_issue_bounds(media: Path, case: tuple[ModelVariant, Runn
     assert np.mean(tally.visibility) <= MAX_SCORE_DIFF, text
     assert np.mean(tally.presence) <= MAX_SCORE_DIFF, text
     assert np.mean(tally.scores) <= MAX_SCORE_DIFF, text
+
+
+_REPRODUCED: dict[tuple[ModelVariant, RunningMode], list[bool]] = {}
+
+
+def reproduced_for(media: Path, variant: ModelVariant, mode: RunningMode) -> list[bool]:
+    """Per float pose: does the float pipeline find it again, within the bound, on every noisy copy?"""
+    key = (variant, mode)
+    if key not in _REPRODUCED:
+        run = run_images if mode is RunningMode.IMAGE else run_video
+        runs = [run(media, variant, Precision.FLOAT, jitter(seed)) for seed in NOISE_SEEDS]
+        _REPRODUCED[key] = [
+            all(d is not None and d <= MAX_DISTANCE_OF_HEIGHT for d in row)
+            for row in zip(*(r.per_pose for r in runs), strict=True)
+        ]
+    return _REPRODUCED[key]
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_int8_meets_the_bound_on_the_poses_the_float_pipeline_reproduces(
+    media: Path, case: tuple[ModelVariant, RunningMode]
+) -> None:
+    """The bound, on the float poses that float itself keeps within it when +-1 grey level is added.
+
+    A pose that float moves by more than 2% (or loses) under invisible noise cannot tell a good int8
+    model from a bad one: there the comparison measures the pipeline's own sensitivity (ROI feedback,
+    detector thresholds, people crossing), which models/README.md reports separately.
+    """
+    tally = tally_for(media, *case)
+    keep = reproduced_for(media, *case)
+    assert len(keep) == tally.float_poses  # the float pipeline is deterministic: same poses each run
+    chosen = [d for d, k in zip(tally.per_pose, keep, strict=True) if k]
+    found = [d for d in chosen if d is not None]
+    text = (
+        f"{case_id(case)}: {len(chosen)} of {tally.float_poses} float poses reproducible, int8 lost "
+        f"{len(chosen) - len(found)}, distance {100 * np.mean(found):.2f}% (max {100 * max(found):.2f}%)"
+    )
+    print(text)
+    assert len(chosen) >= (2 if case[1] is RunningMode.IMAGE else 30), text
+    assert len(found) == len(chosen), text
+    assert np.mean(found) <= MAX_DISTANCE_OF_HEIGHT, text
 
 
 @dataclass

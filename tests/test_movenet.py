@@ -251,7 +251,7 @@ def test_family_from_config(tflite_builder: ModuleType, tmp_path: Path, media: P
     from edgepose.config.movenet import ModelFamily, MoveNetConfig
     from edgepose.errors import ConfigError
     from edgepose.pose.families import build_estimator
-    from edgepose.pose.landmarker import PoseLandmarker
+    from edgepose.pose.landmarker import DEFAULT_TRACK_GRACE_FRAMES, PoseLandmarker
 
     model = tmp_path / "movenet_thunder.tflite"
     model.write_bytes(tflite_builder.movenet_standin(256, 256))
@@ -265,6 +265,8 @@ def test_family_from_config(tflite_builder: ModuleType, tmp_path: Path, media: P
         assert pose.skeleton is SkeletonKind.COCO_17
     with pytest.raises(ConfigError, match=r"\[model.movenet\] model_path is required"):
         build_estimator(ModelConfig(family=ModelFamily.MOVENET), cpu)
-    blaze = ModelConfig(variant="lite", precision="float", num_poses=1)  # type: ignore[arg-type]
+    blaze = ModelConfig(variant="lite", precision="float", num_poses=1, track_grace_frames=5)  # type: ignore[arg-type]
     with build_estimator(blaze, cpu) as landmarker:
         assert isinstance(landmarker, PoseLandmarker)
+        assert landmarker.options.track_grace_frames == 5
+    assert ModelConfig().track_grace_frames == DEFAULT_TRACK_GRACE_FRAMES  # the daemon and the API agree

@@ -35,7 +35,7 @@ from edgepose.pose.roi import (
     transform_rect,
 )
 from edgepose.pose.smoothing import LowPassFilter, OneEuroFilter, OneEuroParams, smooth_segmentation
-from edgepose.pose.tracker import duplicate_tracks, select_newcomers
+from edgepose.pose.tracker import Track, duplicate_tracks, select_newcomers
 from edgepose.types import BBox, Rect
 
 
@@ -238,6 +238,15 @@ def test_newcomers_skip_tracked_people_and_respect_slots() -> None:
     candidates = [BBox(0.05, 0.05, 0.42, 0.42), BBox(0.5, 0.5, 0.9, 0.9), BBox(0.52, 0.5, 0.9, 0.92)]
     assert select_newcomers(candidates, tracked, slots=2) == [1]
     assert select_newcomers(candidates, [], slots=1) == [0]
+
+
+def test_only_a_confirmed_track_is_held_and_only_for_its_grace_frames() -> None:
+    roi = Rect(0.5, 0.5, 0.2, 0.2)
+    assert not Track(0, roi).hold(3)  # not yet confirmed by the landmark model
+    track = Track(4, roi)
+    assert [track.hold(2) for _ in range(3)] == [True, True, False]
+    assert track.missed_frames == 2
+    assert not Track(5, roi).hold(0)
 
 
 def test_duplicate_tracks_drop_the_younger() -> None:

@@ -95,7 +95,7 @@ def test_video_mode_tracks_several_people_with_stable_ids(two_players: ImageArra
 
 def test_tracking_skips_the_detector_and_recovers_after_loss(messi: ImageArray) -> None:
     blank = np.zeros_like(messi)
-    options = PoseLandmarkerOptions(running_mode=RunningMode.VIDEO, precision=FLOAT)
+    options = PoseLandmarkerOptions(running_mode=RunningMode.VIDEO, precision=FLOAT, track_grace_frames=0)
     with PoseLandmarker(options) as landmarker:
         results = [landmarker.detect_for_video(messi, t) for t in (0, 33, 66)]
         assert [r.timings.detector_ran for r in results] == [True, False, False]
@@ -113,6 +113,27 @@ def test_tracking_skips_the_detector_and_recovers_after_loss(messi: ImageArray) 
             landmarker.detect_for_video(messi, 133)
         with pytest.raises(ValueError, match="running_mode"):
             landmarker.detect(messi)
+
+
+def test_a_briefly_hidden_person_keeps_their_track_for_the_grace_frames(messi: ImageArray) -> None:
+    blank = np.zeros_like(messi)
+    options = PoseLandmarkerOptions(running_mode=RunningMode.VIDEO, precision=FLOAT, track_grace_frames=2)
+    with PoseLandmarker(options) as landmarker:
+        held_roi = landmarker.detect_for_video(messi, 0).poses[0].roi
+        landmarker.detect_for_video(messi, 33)
+        hidden = [landmarker.detect_for_video(blank, t) for t in (66, 100)]
+        assert [r.poses for r in hidden] == [(), ()]  # held, but nothing reported
+        assert [r.timings.detector_ran for r in hidden] == [False, False]  # the held track fills the slot
+        back = landmarker.detect_for_video(messi, 133)
+        assert not back.timings.detector_ran
+        assert back.poses and back.poses[0].track_id == 1
+        assert abs(back.poses[0].roi.x_center - held_roi.x_center) < 0.05
+        # Hidden for longer than the grace: the track ends (at 233) and the detector finds a new person.
+        gone = [landmarker.detect_for_video(blank, t) for t in (166, 200, 233)]
+        assert [r.timings.detector_ran for r in gone] == [False, False, False]
+        again = landmarker.detect_for_video(messi, 266)
+        assert again.timings.detector_ran
+        assert again.poses and again.poses[0].track_id == 2
 
 
 def test_live_stream_calls_back_and_drops_frames_while_busy(messi: ImageArray) -> None:

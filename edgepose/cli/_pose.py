@@ -16,7 +16,7 @@ JSON_DECIMALS = 6
 
 def add_pose_arguments(parser: argparse.ArgumentParser) -> None:
     """The model and pipeline options every pose subcommand takes (validated in `pose_options`)."""
-    from edgepose.pose.landmarker import DEFAULT_PRECISION, DEFAULT_VARIANT
+    from edgepose.pose.landmarker import DEFAULT_PRECISION, DEFAULT_TRACK_GRACE_FRAMES, DEFAULT_VARIANT
 
     parser.add_argument(
         "--model", default=DEFAULT_VARIANT.value, help="lite, full or heavy (default: %(default)s)"
@@ -29,6 +29,11 @@ def add_pose_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-detection-confidence", default="0.5", help="detector score threshold")
     parser.add_argument("--min-presence-confidence", default="0.5", help="landmark presence threshold")
     parser.add_argument("--min-tracking-confidence", default="0.5", help="below this, re-detect")
+    parser.add_argument(
+        "--track-grace-frames",
+        default=str(DEFAULT_TRACK_GRACE_FRAMES),
+        help="frames a track may stay below --min-tracking-confidence before it ends (default: %(default)s)",
+    )
     parser.add_argument(
         "--detector-model", type=Path, help="explicit detector .tflite (overrides --precision)"
     )
@@ -72,6 +77,7 @@ def pose_options(args: argparse.Namespace, mode: RunningMode, threads: int | Non
         min_tracking_confidence=parse_number(
             args.min_tracking_confidence, "--min-tracking-confidence", float, 0, 1
         ),
+        track_grace_frames=parse_number(args.track_grace_frames, "--track-grace-frames", int, 0, 1000),
         model=_enum(ModelVariant, args.model, "--model"),
         precision=_enum(Precision, args.precision, "--precision"),
         threads=threads if threads is not None else parse_number(args.threads, "--threads", int, 1, 64),

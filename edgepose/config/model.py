@@ -42,6 +42,13 @@ class ModelConfig(StrictModel):
         le=1.0,
         description="Presence score needed to keep tracking without running the detector again.",
     )
+    track_grace_frames: int = Field(
+        default=3,
+        ge=0,
+        le=30,
+        description="Frames a tracked person may fall below min_tracking_confidence (ROI held, no pose "
+        "reported) before the track ends; 0 ends it at once, as MediaPipe does.",
+    )
     cpu: CpuConfig = Field(default_factory=CpuConfig, description="[model.cpu]: the CPU plugin.")
     edgetpu: EdgeTpuConfig = Field(
         default_factory=EdgeTpuConfig, description="[model.edgetpu]: the Coral EdgeTPU plugin."

@@ -62,6 +62,7 @@ def build_estimator(
         min_pose_detection_confidence=config.min_pose_detection_confidence,
         min_pose_presence_confidence=config.min_pose_presence_confidence,
         min_tracking_confidence=config.min_tracking_confidence,
+        track_grace_frames=config.track_grace_frames,
         model=config.variant,
         precision=config.precision,
         detector_model_path=accelerator.model_path(ModelRole.DETECTOR, config.variant, config.precision),

@@ -2,7 +2,9 @@
 
 IMAGE mode runs the detector and the landmark model on every image. VIDEO and LIVE_STREAM modes
 track: each person's next ROI comes from their smoothed auxiliary landmarks, and the detector runs
-only when fewer than `num_poses` people are tracked (at most every `detector_interval_frames`).
+only when fewer than `num_poses` people are tracked (at most every `detector_interval_frames`). A
+track whose presence falls below `min_tracking_confidence` keeps its last ROI, and reports no pose,
+for up to `track_grace_frames` frames before it ends.
 
 Timings in each PoseResult: `detector_ms` and `landmark_ms` are the models' invoke times alone;
 `preprocess_ms` (letterbox, crops) and `postprocess_ms` (decoding, smoothing, tracking) the rest.
@@ -30,7 +32,15 @@ from edgepose.pose.model_io import InterpreterLike
 from edgepose.pose.model_prune import without_segmentation
 from edgepose.pose.roi import object_scale_px, roi_from_keypoints
 from edgepose.pose.smoothing import smooth_segmentation
-from edgepose.pose.tracker import Track, TrackIds, duplicate_tracks, pose_box, roi_box, select_newcomers
+from edgepose.pose.tracker import (
+    DUPLICATE_MIN_IOU,
+    Track,
+    TrackIds,
+    duplicate_tracks,
+    pose_box,
+    roi_box,
+    select_newcomers,
+)
 from edgepose.types import (
     ImageArray,
     ModelVariant,
@@ -49,6 +59,7 @@ log = logging.getLogger(__name__)
 # numbers (models/README.md has the int8-vs-float accuracy figures).
 DEFAULT_PRECISION = Precision.INT8
 DEFAULT_VARIANT = ModelVariant.FULL
+DEFAULT_TRACK_GRACE_FRAMES = 3
 
 InterpreterFactory = Callable[[Path], InterpreterLike]
 ResultCallback = Callable[[PoseResult, ImageArray, int], None]
@@ -70,6 +81,9 @@ class PoseLandmarkerOptions:
     threads: int = 2
     smooth_landmarks: bool = True
     detector_interval_frames: int = 1
+    # Not in MediaPipe, which ends a track at the first low-presence frame: a person briefly hidden
+    # keeps their id and is not left to a detector that cannot see small people. 0 = MediaPipe.
+    track_grace_frames: int = DEFAULT_TRACK_GRACE_FRAMES
     detector_model_path: Path | None = None
     landmark_model_path: Path | None = None
     result_callback: ResultCallback | None = None
@@ -282,6 +296,7 @@ class PoseLandmarker:
         if ran:
             self._detect_new_tracks(image, tracking, clock)
         outputs: list[tuple[Track, RoiLandmarks]] = []
+        held: list[Track] = []
         model = self.landmark_model
         for track in self._tracks:
             with clock.stage("pre"):
@@ -292,11 +307,15 @@ class PoseLandmarker:
                 model.io.invoke()
             with clock.stage("post"):
                 if tracking and model.presence() < self.options.min_tracking_confidence:
+                    if track.hold(self.options.track_grace_frames):
+                        held.append(track)
                     continue
+                track.missed_frames = 0
                 out = model.postprocess(track.roi, width, height, self.options.output_segmentation_masks)
             outputs.append((track, out))
         with clock.stage("post"):
             poses = self._finish(outputs, timestamp_ms, width, height, tracking)
+            self._keep_held(held, width, height)
         self._frame_index += 1
         timings = StageTimings(
             preprocess_ms=clock.ms["pre"],
@@ -353,6 +372,13 @@ class PoseLandmarker:
                 )
             )
         return poses
+
+    def _keep_held(self, held: list[Track], width: int, height: int) -> None:
+        """Held tracks go on, unless a track seen in this frame already follows their person."""
+        following = [roi_box(t.roi, width, height) for t in self._tracks]
+        held_boxes = [roi_box(t.roi, width, height) for t in held]
+        keep = select_newcomers(held_boxes, following, len(held), DUPLICATE_MIN_IOU)
+        self._tracks += [held[i] for i in keep]
 
     def _smooth(self, track: Track, out: RoiLandmarks, timestamp_ms: int, width: int, height: int) -> None:
         raw = out.landmarks

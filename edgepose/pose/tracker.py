@@ -28,6 +28,14 @@ class Track:
     world: FloatArray | None = None  # 33 x 3, last output
     mask: FloatArray | None = None  # last segmentation mask (frame size)
     age_frames: int = 0
+    missed_frames: int = 0  # consecutive frames below the tracking confidence, ROI held
+
+    def hold(self, grace_frames: int) -> bool:
+        """Count a low-presence frame; True while a confirmed track may keep its ROI and go on."""
+        if self.track_id == 0 or self.missed_frames >= grace_frames:
+            return False
+        self.missed_frames += 1
+        return True
 
 
 class TrackIds:
