@@ -209,6 +209,8 @@ def test_injected_interpreter_factory_and_crop_hook(messi: ImageArray, tmp_path:
 def test_bad_options_are_rejected() -> None:
     with pytest.raises(ValueError, match="num_poses"):
         PoseLandmarker(PoseLandmarkerOptions(num_poses=0))
+    with pytest.raises(ValueError, match="track_grace_frames"):
+        PoseLandmarker(PoseLandmarkerOptions(track_grace_frames=-1))
     with pytest.raises(ValueError, match="result_callback"):
         PoseLandmarker(PoseLandmarkerOptions(running_mode=RunningMode.LIVE_STREAM))
 

@@ -100,6 +100,8 @@ class PoseLandmarkerOptions:
             raise ValueError("threads must be at least 1")
         if self.detector_interval_frames < 1:
             raise ValueError("detector_interval_frames must be at least 1")
+        if self.track_grace_frames < 0:
+            raise ValueError("track_grace_frames must be at least 0")
         for name in (
             "min_pose_detection_confidence",
             "min_pose_presence_confidence",
