@@ -23,7 +23,17 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_int8_accuracy import IMAGES, VIDEO_CLIPS, Tally, clip, jitter, nearest, rgb, unchanged  # noqa: E402
+from test_int8_accuracy import (  # noqa: E402
+    IMAGES,
+    VIDEO_CLIPS,
+    Tally,
+    clip,
+    jitter,
+    nearest,
+    relative_distance,
+    rgb,
+    unchanged,
+)
 
 from edgepose.inference.models import ModelRole, model_path  # noqa: E402
 from edgepose.paths import media_dir  # noqa: E402
@@ -63,9 +73,7 @@ class Split:
                 self.rows.append((inside, None))
                 continue
             candidates = [c for c in candidates if c is not match]
-            a, b = xy * size, match.landmarks[:, :2] * size
-            extent = max(float(np.ptp(a[:, 1])), float(np.ptp(a[:, 0])))
-            self.rows.append((inside, float(np.linalg.norm(a - b, axis=1).mean()) / extent))
+            self.rows.append((inside, relative_distance(pose.landmarks, match.landmarks, size)))
 
     @staticmethod
     def text(rows: list[tuple[float, float | None]]) -> str:

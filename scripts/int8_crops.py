@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_int8_accuracy import IMAGES, clip, rgb  # noqa: E402
+from test_int8_accuracy import IMAGES, clip, crop_outputs, rgb  # noqa: E402
 
 from edgepose.inference.models import ModelRole, model_path  # noqa: E402
 from edgepose.inference.runtime import make_interpreter  # noqa: E402
@@ -79,9 +79,8 @@ def landmark_outputs(path: Path, crops: list[ImageArray]) -> list[tuple[float, n
     model = LandmarkModel(make_interpreter(path))
     out = []
     for crop in crops:
-        model.io.set_image(crop, 0.0, 1.0)
-        model.io.invoke()
-        out.append((model.presence(), model.crop_landmarks()[:NUM_POSE_LANDMARKS]))
+        presence, landmarks = crop_outputs(model, crop)
+        out.append((presence, landmarks[:NUM_POSE_LANDMARKS]))
     return out
 
 

@@ -29,25 +29,18 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from test_int8_accuracy import VIDEO_CLIPS, clip, nearest  # noqa: E402
+from test_int8_accuracy import VIDEO_CLIPS, clip, crop_outputs, nearest, relative_distance  # noqa: E402
 
 from edgepose.inference.models import ModelRole, model_path  # noqa: E402
 from edgepose.inference.runtime import make_interpreter  # noqa: E402
 from edgepose.paths import media_dir  # noqa: E402
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions  # noqa: E402
 from edgepose.pose.landmarks import NUM_POSE_LANDMARKS, LandmarkModel  # noqa: E402
-from edgepose.types import FloatArray, ModelVariant, Precision, Rect, RunningMode  # noqa: E402
+from edgepose.types import ModelVariant, Precision, Rect, RunningMode  # noqa: E402
 
 SHIFT_OF_SIDE = 0.02
 SCALE = 1.02
 TURN_RAD = math.radians(3.0)
-
-
-def distance(ref: FloatArray, got: FloatArray, size: FloatArray) -> float:
-    """Mean landmark distance in units of the reference landmarks' extent."""
-    a, b = ref[:NUM_POSE_LANDMARKS, :2] * size, got[:NUM_POSE_LANDMARKS, :2] * size
-    extent = max(float(np.ptp(a[:, 0])), float(np.ptp(a[:, 1])))
-    return float(np.linalg.norm(a - b, axis=1).mean()) / extent
 
 
 def nudged(rect: Rect) -> dict[str, Rect]:
@@ -63,12 +56,7 @@ def alignment_errors(
     float_model: LandmarkModel, int8_model: LandmarkModel, crop: np.ndarray
 ) -> tuple[float, float, float] | None:
     """Hip-centre and scale-point distance (of the extent) and angle (degrees) on one crop."""
-    outputs = []
-    for model in (float_model, int8_model):
-        model.io.set_image(crop, 0.0, 1.0)
-        model.io.invoke()
-        outputs.append((model.presence(), model.crop_landmarks()))
-    (presence, a), (_, b) = outputs
+    (presence, a), (_, b) = crop_outputs(float_model, crop), crop_outputs(int8_model, crop)
     if presence < 0.5:
         return None
     extent = max(float(np.ptp(a[:NUM_POSE_LANDMARKS, 0])), float(np.ptp(a[:NUM_POSE_LANDMARKS, 1])))
@@ -117,9 +105,9 @@ def split(variant: ModelVariant, grace_frames: int) -> str:
                     on_int8_roi = float_model.run(frame, match.roi).landmarks
                     rows.append(
                         (
-                            distance(pose.landmarks, match.landmarks, size),
-                            distance(on_int8_roi, match.landmarks, size),
-                            distance(pose.landmarks, on_int8_roi, size),
+                            relative_distance(pose.landmarks, match.landmarks, size),
+                            relative_distance(on_int8_roi, match.landmarks, size),
+                            relative_distance(pose.landmarks, on_int8_roi, size),
                         )
                     )
                     r, q = pose.roi, match.roi
@@ -136,7 +124,9 @@ def split(variant: ModelVariant, grace_frames: int) -> str:
                     )
                     base = float_model.run(frame, r).landmarks
                     for key, rect in nudged(r).items():
-                        moved[key].append(distance(base, float_model.run(frame, rect).landmarks, size))
+                        moved[key].append(
+                            relative_distance(base, float_model.run(frame, rect).landmarks, size)
+                        )
     points = [e for e in (alignment_errors(float_model, int8_model, c) for c in crops) if e is not None]
     t, same, roi_only = (100 * np.mean([row[i] for row in rows]) for i in range(3))
     centre, size_diff, turn = np.mean(rois, axis=0)

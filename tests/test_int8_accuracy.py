@@ -23,7 +23,16 @@ from edgepose.inference.models import ModelRole, model_path
 from edgepose.inference.runtime import make_interpreter
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
 from edgepose.pose.landmarks import NUM_POSE_LANDMARKS, LandmarkModel
-from edgepose.types import ImageArray, ModelVariant, Pose, PoseResult, Precision, Rect, RunningMode
+from edgepose.types import (
+    FloatArray,
+    ImageArray,
+    ModelVariant,
+    Pose,
+    PoseResult,
+    Precision,
+    Rect,
+    RunningMode,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -79,15 +88,24 @@ class Tally:
                 self.per_pose.append(None)
                 continue
             candidates = [c for c in candidates if c is not match]
-            a = pose.landmarks[:, :2] * size
-            b = match.landmarks[:, :2] * size
-            height = float(np.ptp(a[:, 1]))
-            extent = max(height, float(np.ptp(a[:, 0])))  # a lying person's "height" is horizontal
-            self.distances.append(float(np.linalg.norm(a - b, axis=1).mean()) / extent)
+            self.distances.append(relative_distance(pose.landmarks, match.landmarks, size))
             self.per_pose.append(self.distances[-1])
             self.visibility.append(float(np.abs(pose.landmarks[:, 3] - match.landmarks[:, 3]).mean()))
             self.presence.append(float(np.abs(pose.landmarks[:, 4] - match.landmarks[:, 4]).mean()))
             self.scores.append(abs(pose.score - match.score))
+
+
+def relative_distance(ref: FloatArray, got: FloatArray, size: FloatArray | None = None) -> float:
+    """Mean distance of the 33 landmarks (x, y) in units of `ref`'s extent, the longer side of its box.
+
+    The longer side, because a lying person's "height" is horizontal. `size` (width, height in
+    pixels) scales frame-normalised landmarks; leave it out for crop-normalised ones.
+    """
+    scale = np.ones(2, dtype=np.float32) if size is None else size
+    a = ref[:NUM_POSE_LANDMARKS, :2] * scale
+    b = got[:NUM_POSE_LANDMARKS, :2] * scale
+    extent = max(float(np.ptp(a[:, 0])), float(np.ptp(a[:, 1])))
+    return float(np.linalg.norm(a - b, axis=1).mean()) / extent
 
 
 def nearest(pose: Pose, candidates: list[Pose], size: np.ndarray) -> Pose | None:
@@ -302,11 +320,11 @@ class CropTally:
     visibility: list[float]
 
 
-def _crop_outputs(model: LandmarkModel, crop: ImageArray) -> tuple[float, np.ndarray]:
-    """Presence and the 33 landmarks (crop-normalised, heatmap-refined as the pipeline does)."""
+def crop_outputs(model: LandmarkModel, crop: ImageArray) -> tuple[float, FloatArray]:
+    """Presence and all 39 landmarks (crop-normalised, heatmap-refined as the pipeline does)."""
     model.io.set_image(crop, 0.0, 1.0)
     model.io.invoke()
-    return model.presence(), model.crop_landmarks()[:NUM_POSE_LANDMARKS]
+    return model.presence(), model.crop_landmarks()
 
 
 def crop_tally(media: Path, variant: ModelVariant) -> CropTally:
@@ -320,13 +338,13 @@ def crop_tally(media: Path, variant: ModelVariant) -> CropTally:
     ]
     out = CropTally(len(crops), [], [], [])
     for crop in crops:
-        (ref_presence, ref), (got_presence, got) = (_crop_outputs(m, crop) for m in models)
+        (ref_presence, ref), (got_presence, got) = (crop_outputs(m, crop) for m in models)
         out.presence.append(abs(ref_presence - got_presence))
         if ref_presence < 0.5:  # the pipeline drops such crops: no pose to compare
             continue
-        extent = max(float(np.ptp(ref[:, 0])), float(np.ptp(ref[:, 1])))
-        out.distances.append(float(np.linalg.norm(ref[:, :2] - got[:, :2], axis=1).mean()) / extent)
-        out.visibility.append(float(np.abs(ref[:, 3] - got[:, 3]).mean()))
+        out.distances.append(relative_distance(ref, got))
+        body = slice(0, NUM_POSE_LANDMARKS)
+        out.visibility.append(float(np.abs(ref[body, 3] - got[body, 3]).mean()))
     return out
 
 

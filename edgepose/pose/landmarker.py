@@ -377,6 +377,8 @@ class PoseLandmarker:
 
     def _keep_held(self, held: list[Track], width: int, height: int) -> None:
         """Held tracks go on, unless a track seen in this frame already follows their person."""
+        if not held:
+            return
         following = [roi_box(t.roi, width, height) for t in self._tracks]
         held_boxes = [roi_box(t.roi, width, height) for t in held]
         keep = select_newcomers(held_boxes, following, len(held), DUPLICATE_MIN_IOU)
