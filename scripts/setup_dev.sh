@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a development/test environment on a fresh Debian-like machine, idempotently:
-# Debian packages (scripts/apt-packages.txt), a virtualenv in .venv with edgepose[dev],
-# the sample media, the float models, and the MediaPipe reference in its own virtualenv.
+# Debian packages (scripts/apt-packages.txt), a virtualenv in .venv with edgepose[dev] at the pinned
+# versions of requirements/dev.txt (exact versions and hashes; refresh with scripts/lock.sh), the sample
+# media, the float models, and the MediaPipe reference in its own virtualenv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +24,26 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev]'
+# The pip that installs the pinned sets (and that scripts/check_aarch64.sh hands the emulated Pi).
+PIP_VERSION=26.3
+pip_quiet() { # pip args...: quiet on success, the whole output (less this machine's index notes) on failure
+  local log status=0
+  log=$(mktemp)
+  .venv/bin/python -m pip "$@" >"$log" 2>&1 || status=$?
+  [ "$status" -eq 0 ] || grep -v 'is ignored' "$log" >&2
+  rm -f "$log"
+  return "$status"
+}
+pip_quiet install -q "pip==$PIP_VERSION"
+# Only when the pins changed: a warm run installs nothing.
+stamp=.venv/.requirements-dev.sha256
+want=$(sha256sum requirements/dev.txt pyproject.toml | sha256sum | cut -c1-64)
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
+  pip_quiet install -q --require-hashes --only-binary=:all: -r requirements/dev.txt
+  pip_quiet install -q --no-deps --no-build-isolation -e .
+  .venv/bin/python -m pip check >&2
+  echo "$want" >"$stamp"
+fi
 
 .venv/bin/python scripts/fetch_media.py >/dev/null
 if [ -f scripts/build_models.py ]; then

@@ -15,13 +15,18 @@ PY=${PYTHON:-python3}
 if [ ! -x "$REF/bin/python" ]; then
   "$PY" -m venv "$REF"
 fi
-if ! "$REF/bin/python" -c "import mediapipe" >/dev/null 2>&1; then
+# Reinstalled when the pins (requirements/reference.txt, from scripts/lock.sh) change.
+want=$(sha256sum requirements/reference.txt | cut -c1-64)
+if [ "$(cat "$REF/.requirements.sha256" 2>/dev/null || true)" != "$want" ] ||
+  ! "$REF/bin/python" -c "import mediapipe" >/dev/null 2>&1; then
   log="$REF/pip.log"
-  if ! { "$REF/bin/python" -m pip install -q --upgrade pip && \
-         "$REF/bin/python" -m pip install -q "mediapipe==0.10.21" "numpy<2"; } >"$log" 2>&1; then
+  if ! { "$REF/bin/python" -m pip install -q "pip==26.3" && \
+         "$REF/bin/python" -m pip install -q --require-hashes --only-binary=:all: \
+           -r requirements/reference.txt; } >"$log" 2>&1; then
     cat "$log" >&2
     exit 1
   fi
+  echo "$want" >"$REF/.requirements.sha256"
 fi
 MODULES=$("$REF/bin/python" -c "import mediapipe, os; print(os.path.join(os.path.dirname(mediapipe.__file__), 'modules', 'pose_landmark'))" 2>/dev/null)
 for variant in lite heavy; do
