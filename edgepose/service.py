@@ -9,66 +9,33 @@ STATUS every few seconds and STOPPING on shutdown. SIGTERM/SIGINT stop, SIGHUP r
 
 from __future__ import annotations
 
-import collections
 import importlib
 import logging
 import secrets
-import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from edgepose.config import Config, load_config, state_directory
+from edgepose.config import Config, state_directory
 from edgepose.config.activity import ActivityConfig
 from edgepose.config.model import ModelConfig
-from edgepose.errors import ConfigError, EdgeposeError, UsageError
-from edgepose.notify import Notifier, watchdog_interval_s
+from edgepose.notify import Notifier
 from edgepose.publish.base import Publisher
-from edgepose.sources import END, FrameFeed, make_feed, parse_source_uri
-from edgepose.types import ActivityState, Event, Frame, PoseResult, RunningMode, ServiceStats, SourceState
-
-if TYPE_CHECKING:
-    from edgepose.inference.accelerators import Accelerator
-    from edgepose.pose.families import PoseEstimator
+from edgepose.service_lifecycle import Heartbeat, install_signals, quietly
+from edgepose.service_reload import apply_overrides, changed_sections, reload_config
+from edgepose.service_stages import ActivityStage, FrameObserver, Pipeline, SourceListener, build_pipeline
+from edgepose.service_stats import Meter, read_cpu_temp_c
+from edgepose.sources import END, FrameFeed, make_feed
+from edgepose.types import ActivityState, Event, Frame, PoseResult, ServiceStats, SourceState
 
 log = logging.getLogger(__name__)
 
 _POLL_S = 0.25  # longest the loop waits for a frame before checking stop, reload and timers
 _PERIODIC_S = 1.0
-_FPS_WINDOW_S = 3.0
-_EMA_ALPHA = 0.1
-_CPU_TEMP_PATH = Path("/sys/class/thermal/thermal_zone0/temp")
 _STOP_FLUSH_S = 1.5  # on SIGTERM: the whole shutdown stays well under 3 s; the rest stays spooled
 _END_FLUSH_S = 10.0  # at the end of a file: deliver what was queued before exiting 0
-
-
-class FrameObserver(Protocol):
-    """Called by the processing loop once per frame; must return quickly (store, do not draw)."""
-
-    def __call__(
-        self,
-        frame: Frame,
-        result: PoseResult,
-        events: Sequence[Event],
-        state: ActivityState,
-        stats: ServiceStats,
-    ) -> None:
-        """Take one processed frame."""
-
-
-SourceListener = Callable[[SourceState, str], None]
-
-
-class ActivityStage(Protocol):
-    """What the service needs from the activity engine."""
-
-    def update(self, result: PoseResult) -> tuple[list[Event], ActivityState]:
-        """Events and state after one frame."""
-        ...
 
 
 class _PeopleCount:
@@ -97,49 +64,6 @@ def build_activity(config: ActivityConfig, id_prefix: str = "ev") -> ActivitySta
     return engine
 
 
-@dataclass
-class Pipeline:
-    """The accelerator and the pose estimator (BlazePose or MoveNet) built from `[model]`, closed together."""
-
-    landmarker: PoseEstimator
-    accelerator: Accelerator
-    accelerator_name: str
-
-    def detect(self, frame: Frame) -> PoseResult:
-        """Poses of one video frame."""
-        return self.landmarker.detect_for_video(frame.image, frame.timestamp_ms)
-
-    def reset(self) -> None:
-        """Forget the tracks (a new source: its timestamps start again)."""
-        reset: Callable[[], None] | None = getattr(self.landmarker, "reset", None)
-        if reset is not None:
-            reset()
-
-    def close(self) -> None:
-        """Release interpreters and the accelerator."""
-        self.landmarker.close()
-        self.accelerator.close()
-
-
-def build_pipeline(config: ModelConfig) -> Pipeline:
-    """Open the accelerator and load the models (ModelError with the file named when that fails)."""
-    from edgepose.inference.accelerators import AcceleratorSettings, open_accelerator
-    from edgepose.pose.families import build_estimator
-
-    settings = AcceleratorSettings(cpu=config.cpu, edgetpu=config.edgetpu, threads=config.threads)
-    accelerator = open_accelerator(config.accelerator, settings)
-    try:
-        estimator = build_estimator(config, accelerator, RunningMode.VIDEO)
-    except BaseException:
-        accelerator.close()
-        raise
-    name = str(accelerator.accelerator_in_use)
-    log.info(
-        "models: %s %s %s on %s", config.family, config.variant, config.precision, accelerator.describe()
-    )
-    return Pipeline(landmarker=estimator, accelerator=accelerator, accelerator_name=name)
-
-
 def build_publisher(config: Config) -> Publisher:
     """The publisher `[service] publish` names, with the spool in the state directory."""
     from edgepose.activity.gestures import GESTURE_TYPES
@@ -148,65 +72,6 @@ def build_publisher(config: Config) -> Publisher:
     return create_publisher(
         config.service.publish, config.mqtt, state_directory(config), gesture_types=GESTURE_TYPES
     )
-
-
-def apply_overrides(config: Config, source_uri: str | None = None, publish: str | None = None) -> Config:
-    """The config with command-line overrides (`--source`, `--publish`) applied and validated."""
-    if source_uri is not None:
-        try:
-            parse_source_uri(source_uri)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        config = config.model_copy(update={"source": config.source.model_copy(update={"uri": source_uri})})
-    if publish is not None:
-        if publish not in ("mqtt", "stdout"):
-            raise UsageError(f"unknown publisher {publish!r} (mqtt or stdout)")
-        config = config.model_copy(update={"service": config.service.model_copy(update={"publish": publish})})
-    return config
-
-
-def read_cpu_temp_c(path: Path = _CPU_TEMP_PATH) -> float | None:
-    """The SoC temperature in degrees Celsius, None where there is no thermal zone."""
-    try:
-        return int(path.read_text().strip()) / 1000.0
-    except (OSError, ValueError):
-        return None
-
-
-@dataclass
-class _Meter:
-    """Frame rate over a sliding window and smoothed stage times."""
-
-    frames: int = 0
-    times: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=512))
-    detector_ms: float = 0.0
-    landmark_ms: float = 0.0
-    people: int = 0
-    last_timestamp_ms: int = 0
-
-    def add(self, now: float, result: PoseResult) -> None:
-        self.frames += 1
-        self.times.append(now)
-        self.people = len(result.poses)
-        self.last_timestamp_ms = result.timestamp_ms
-        t = result.timings
-        if t.detector_ran:
-            self.detector_ms = (
-                t.detector_ms if self.detector_ms == 0.0 else _ema(self.detector_ms, t.detector_ms)
-            )
-        self.landmark_ms = t.landmark_ms if self.landmark_ms == 0.0 else _ema(self.landmark_ms, t.landmark_ms)
-
-    def fps(self, now: float) -> float:
-        while self.times and now - self.times[0] > _FPS_WINDOW_S:
-            self.times.popleft()
-        if len(self.times) < 2:
-            return 0.0
-        span = self.times[-1] - self.times[0]
-        return (len(self.times) - 1) / span if span > 0 else 0.0
-
-
-def _ema(old: float, new: float) -> float:
-    return (1.0 - _EMA_ALPHA) * old + _EMA_ALPHA * new
 
 
 class Service:
@@ -234,20 +99,16 @@ class Service:
         self._reload = threading.Event()
         self._observers: list[FrameObserver] = []
         self._source_listeners: list[SourceListener] = []
-        self._meter = _Meter()
+        self._meter = Meter()
         self._publisher: Publisher | None = None
         self._pipeline: Pipeline | None = None
         self._activity: ActivityStage = _PeopleCount()
         self._feed: FrameFeed | None = None
         self._source_state = SourceState.STARTING
         self._cpu_temp_c: float | None = None  # refreshed once a second, not per frame
-        self._ready = False
-        self._watchdog_period_s = _watchdog_period()
-        self._last_watchdog = 0.0
+        self._heartbeat = Heartbeat(self._notifier)
         self._next_periodic = 0.0
         self._next_status = 0.0
-        self._last_frame_at: float | None = None
-        self._stall_logged = False
         self._extras: list[Callable[[], None]] = []  # closers of optional parts (HTTP server)
         self._flush_timeout_s = _STOP_FLUSH_S
 
@@ -308,7 +169,7 @@ class Service:
 
     def run(self) -> int:
         """Start everything, process frames until stopped or the file ends, shut down; the exit code."""
-        restore = self._install_signals()
+        restore = install_signals(self._stop, self._reload)
         try:
             self._start()
             self._loop()
@@ -380,7 +241,7 @@ class Service:
             if isinstance(item, Frame):
                 self._process(item, now)
             else:
-                self._idle(now)
+                self._heartbeat.idle(now, self.config.source.uri, self.config.service.stall_warning_s)
             if now >= self._next_periodic:
                 self._periodic(now)
 
@@ -398,36 +259,9 @@ class Service:
             stats = self.stats(now)
             for observer in self._observers:
                 observer(frame, result, events, state, stats)
-        self._last_frame_at = now
-        if self._stall_logged:
-            log.info("frames are flowing again")
-            self._stall_logged = False
-        if not self._ready:
-            self._ready = True
-            log.info(
-                "first frame processed (%dx%d): ready",
-                frame.width,
-                frame.height,
-                extra={"EDGEPOSE_SOURCE": self.config.source.uri, "EDGEPOSE_STATE": "ready"},
-            )
-            self._notifier.ready(self._status_text(now))
-            self._last_watchdog = now
-        elif now - self._last_watchdog >= self._watchdog_period_s:
-            # Fed from real progress only: a stuck source or model stops these and systemd restarts us.
-            self._notifier.watchdog()
-            self._last_watchdog = now
-
-    def _idle(self, now: float) -> None:
-        since = self._last_frame_at
-        limit = self.config.service.stall_warning_s
-        if since is not None and not self._stall_logged and now - since >= limit:
-            log.warning(
-                "no frame from %s for %.0f s",
-                self.config.source.uri,
-                now - since,
-                extra={"EDGEPOSE_SOURCE": self.config.source.uri, "EDGEPOSE_STATE": "stalled"},
-            )
-            self._stall_logged = True
+        self._heartbeat.frame_processed(
+            now, frame.width, frame.height, self.config.source.uri, self._status_text(now)
+        )
 
     def _periodic(self, now: float) -> None:
         self._next_periodic = now + _PERIODIC_S
@@ -472,66 +306,32 @@ class Service:
             self._feed.close(timeout_s=0.5)
             self._follow_source(self._feed)
         for close_extra in reversed(self._extras):
-            _quietly(close_extra)
+            quietly(close_extra)
         self._extras.clear()
         if self._pipeline is not None:
-            _quietly(self._pipeline.close)
+            quietly(self._pipeline.close)
             self._pipeline = None
         if self._publisher is not None:
             publisher = self._publisher
-            _quietly(lambda: publisher.close(timeout_s=self._flush_timeout_s))
+            quietly(lambda: publisher.close(timeout_s=self._flush_timeout_s))
         self._notifier.close()
 
-    # ---- signals and reload ----------------------------------------------------------------------
-
-    def _install_signals(self) -> Callable[[], None]:
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-
-        def on_stop(signum: int, _frame: FrameType | None) -> None:
-            self._stop.set()
-
-        def on_hup(signum: int, _frame: FrameType | None) -> None:
-            self._reload.set()
-
-        previous = {
-            signal.SIGTERM: signal.signal(signal.SIGTERM, on_stop),
-            signal.SIGINT: signal.signal(signal.SIGINT, on_stop),
-            signal.SIGHUP: signal.signal(signal.SIGHUP, on_hup),
-        }
-
-        def restore() -> None:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-        return restore
+    # ---- reload ------------------------------------------------------------------------------------
 
     def _do_reload(self) -> None:
-        """Re-read and validate the config; apply what changed; keep the old config on any error."""
-        if self._config_path is None:
-            log.info("reload requested, but no config file was given: nothing to re-read")
-            return
-        self._notifier.reloading()
-        try:
-            new = apply_overrides(
-                load_config(self._config_path), self._source_override, self._publish_override
-            )
-            changed = self._apply(new)
-        except ConfigError as exc:
-            log.error(
-                "config reload failed, keeping the running config: %s",
-                str(exc).splitlines()[0],
-                extra={"EDGEPOSE_CONFIG": str(self._config_path)},
-            )
-        except EdgeposeError as exc:
-            log.error("config reload failed, keeping the running config: %s", exc)
-        else:
-            log.info("config reloaded (%s)", ", ".join(changed) if changed else "no changes")
-        self._notifier.ready(self._status_text(time.monotonic()))
+        reload_config(
+            self._config_path,
+            self._apply,
+            source_override=self._source_override,
+            publish_override=self._publish_override,
+            notifier=self._notifier,
+            status=lambda: self._status_text(time.monotonic()),
+        )
 
     def _apply(self, new: Config) -> list[str]:
+        """Rebuild the parts whose config section changed (each built before the old one closes)."""
         old = self.config
-        changed = [name for name in type(new).model_fields if getattr(new, name) != getattr(old, name)]
+        changed = changed_sections(old, new)
         if "model" in changed:
             pipeline = self._pipeline_factory(new.model)  # build first: a failure keeps the old one
             if self._pipeline is not None:
@@ -561,16 +361,3 @@ class Service:
             log.warning("[http] changes take effect after a restart")
         self.config = new
         return changed
-
-
-def _watchdog_period() -> float:
-    """How often to send WATCHDOG=1: a third of systemd's timeout, else once a second (a no-op)."""
-    interval = watchdog_interval_s()
-    return interval / 3.0 if interval else 1.0
-
-
-def _quietly(action: Callable[[], None]) -> None:
-    try:
-        action()
-    except Exception:
-        log.exception("error during shutdown")

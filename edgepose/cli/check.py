@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from edgepose.checks import CheckContext, Verdict, registered_checks, run_check
     from edgepose.config import default_config_path, load_config
     from edgepose.errors import ConfigError, EdgeposeError
-    from edgepose.service import apply_overrides
+    from edgepose.service_reload import apply_overrides
 
     path: Path | None = args.config if args.config is not None else default_config_path()
     try:

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from edgepose.config import default_config_path, load_config
     from edgepose.errors import EdgeposeError
     from edgepose.logging_setup import setup_logging
-    from edgepose.service import Service, apply_overrides
+    from edgepose.service import Service
+    from edgepose.service_reload import apply_overrides
 
     path: Path | None = args.config if args.config is not None else default_config_path()
     config = apply_overrides(load_config(path), args.source, args.publish)

@@ -22,25 +22,22 @@ retried with the same backoff.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import logging
 import queue
-import ssl
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edgepose.config.mqtt import MqttConfig
-from edgepose.errors import ConfigError
 from edgepose.publish.homeassistant import discovery_payload
+from edgepose.publish.mqtt_client import Command, Kind, make_client, next_commands
 from edgepose.publish.pacing import Pacer
 from edgepose.publish.payloads import (
     encode,
@@ -58,24 +55,6 @@ log = logging.getLogger(__name__)
 
 _WINDOW = 64  # events handed to paho and not yet acknowledged
 _TICK_S = 0.1  # worker wake-up when no command arrives (commands wake it at once)
-
-
-class _Kind(enum.Enum):
-    CONNECTED = enum.auto()
-    REFUSED = enum.auto()
-    UNREACHABLE = enum.auto()
-    DISCONNECTED = enum.auto()
-    ACKED = enum.auto()
-    HA_ONLINE = enum.auto()
-    WAKE = enum.auto()
-    STOP = enum.auto()
-
-
-@dataclass(frozen=True, slots=True)
-class _Command:
-    kind: _Kind
-    detail: str = ""  # the reason of REFUSED / DISCONNECTED
-    number: int = 0  # the mid of ACKED, the connection generation of CONNECTED
 
 
 class MqttPublisher:
@@ -104,7 +83,7 @@ class MqttPublisher:
         except BaseException:
             self._spool.close()
             raise
-        self._commands: queue.SimpleQueue[_Command] = queue.SimpleQueue()
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._connected = threading.Event()
         self._closed = False
         self._started = False
@@ -130,29 +109,7 @@ class MqttPublisher:
         self.refusals = 0  # connections the broker refused (bad credentials)
 
     def _make_client(self, password: str | None) -> mqtt.Client:
-        cfg = self._config
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=cfg.resolved_client_id(),
-            protocol=mqtt.MQTTv311,
-            clean_session=True,
-        )
-        if cfg.username is not None:
-            client.username_pw_set(cfg.username, password)
-        if cfg.use_tls:
-            try:
-                client.tls_set(
-                    ca_certs=str(cfg.ca_file) if cfg.ca_file else None,
-                    certfile=str(cfg.cert_file) if cfg.cert_file else None,
-                    keyfile=str(cfg.key_file) if cfg.key_file else None,
-                    cert_reqs=ssl.CERT_REQUIRED,
-                )
-            except (ssl.SSLError, OSError, ValueError) as exc:
-                raise ConfigError(f"mqtt TLS files: {exc}") from exc
-            client.tls_insecure_set(cfg.tls_insecure)
-        client.will_set(self.topics.status, STATUS_OFFLINE, qos=1, retain=True)
-        client.reconnect_delay_set(min_delay=cfg.reconnect_min_delay_s, max_delay=cfg.reconnect_max_delay_s)
-        client.max_queued_messages_set(0)
+        client = make_client(self._config, password, self.topics.status)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -200,7 +157,7 @@ class MqttPublisher:
             log.warning("MQTT publisher closed; %d events not spooled", len(events))
             return
         self._spool.append([(e.id, encode(event_payload(e))) for e in events])
-        self._commands.put(_Command(_Kind.WAKE))
+        self._commands.put(Command(Kind.WAKE))
 
     def publish_state(self, state: ActivityState) -> None:
         """Send the retained state if it changed (it is sent again on every reconnect)."""
@@ -265,7 +222,7 @@ class MqttPublisher:
                     log.debug("offline status not confirmed: %s", exc)
             self._client.disconnect()
             self._client.loop_stop()
-            self._commands.put(_Command(_Kind.STOP))
+            self._commands.put(Command(Kind.STOP))
             if self._worker is not None:
                 self._worker.join(timeout=2.0)
         self._connected.clear()
@@ -289,14 +246,14 @@ class MqttPublisher:
         properties: Any,
     ) -> None:
         if reason_code.is_failure:
-            self._commands.put(_Command(_Kind.REFUSED, str(reason_code)))
+            self._commands.put(Command(Kind.REFUSED, str(reason_code)))
             return
         self._generation += 1
         self._connected.set()
-        self._commands.put(_Command(_Kind.CONNECTED, number=self._generation))
+        self._commands.put(Command(Kind.CONNECTED, number=self._generation))
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        self._commands.put(_Command(_Kind.UNREACHABLE))
+        self._commands.put(Command(Kind.UNREACHABLE))
 
     def _on_disconnect(
         self,
@@ -309,23 +266,23 @@ class MqttPublisher:
         was_connected = self._connected.is_set()
         self._connected.clear()
         if was_connected:
-            self._commands.put(_Command(_Kind.DISCONNECTED, str(reason_code)))
+            self._commands.put(Command(Kind.DISCONNECTED, str(reason_code)))
 
     def _on_publish(
         self, client: mqtt.Client, userdata: Any, mid: int, reason_code: ReasonCode, properties: Any
     ) -> None:
-        self._commands.put(_Command(_Kind.ACKED, number=mid))
+        self._commands.put(Command(Kind.ACKED, number=mid))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if message.topic == self.topics.ha_status and message.payload.strip() == STATUS_ONLINE.encode():
-            self._commands.put(_Command(_Kind.HA_ONLINE))
+            self._commands.put(Command(Kind.HA_ONLINE))
 
     # -- worker thread ---------------------------------------------------------------------------
 
     def _run_worker(self) -> None:
         while True:
-            for cmd in self._next_commands():
-                if cmd.kind is _Kind.STOP:
+            for cmd in next_commands(self._commands, _TICK_S):
+                if cmd.kind is Kind.STOP:
                     return
                 self._handle(cmd)
             try:
@@ -335,31 +292,20 @@ class MqttPublisher:
                 log.exception("MQTT: event spool error")
                 time.sleep(1.0)
 
-    def _next_commands(self) -> list[_Command]:
-        try:
-            batch = [self._commands.get(timeout=_TICK_S)]
-        except queue.Empty:
-            return []
-        while True:
-            try:
-                batch.append(self._commands.get_nowait())
-            except queue.Empty:
-                return batch
-
-    def _handle(self, cmd: _Command) -> None:
+    def _handle(self, cmd: Command) -> None:
         cfg = self._config
-        if cmd.kind is _Kind.ACKED:
+        if cmd.kind is Kind.ACKED:
             # The mid of a PUBACK. paho numbers every message, QoS 0 ones too, from one 16-bit counter;
             # a pose could only reuse an event's mid after 65535 messages with that event unacknowledged.
             seq = self._mid_seq.pop(cmd.number, None)
             if seq is not None:
                 self._handed.pop(seq, None)
                 self._acked.append(seq)
-        elif cmd.kind is _Kind.CONNECTED:
+        elif cmd.kind is Kind.CONNECTED:
             self._refused_reason, self._unreachable_logged = None, False
             self._on_connected()
             self._ready_generation = cmd.number
-        elif cmd.kind is _Kind.REFUSED:
+        elif cmd.kind is Kind.REFUSED:
             self.refusals += 1
             if cmd.detail != self._refused_reason:
                 self._refused_reason = cmd.detail
@@ -370,7 +316,7 @@ class MqttPublisher:
                     cfg.port,
                     cmd.detail,
                 )
-        elif cmd.kind is _Kind.UNREACHABLE:
+        elif cmd.kind is Kind.UNREACHABLE:
             if not self._unreachable_logged:
                 self._unreachable_logged = True
                 log.warning(
@@ -379,9 +325,9 @@ class MqttPublisher:
                     cfg.port,
                     " or TLS handshake failed (check ca_file, cert_file, key_file)" if cfg.use_tls else "",
                 )
-        elif cmd.kind is _Kind.DISCONNECTED and not self._closed:
+        elif cmd.kind is Kind.DISCONNECTED and not self._closed:
             log.warning("MQTT connection lost (%s); reconnecting, events go to the spool", cmd.detail)
-        elif cmd.kind is _Kind.HA_ONLINE and self._connected.is_set():
+        elif cmd.kind is Kind.HA_ONLINE and self._connected.is_set():
             log.info("Home Assistant came online; sending discovery again")
             self._send_discovery()
             self._send_state()

@@ -1,0 +1,85 @@
+"""The stages the service composes: the model pipeline, the activity stage, the per-frame seams."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from edgepose.config.model import ModelConfig
+from edgepose.types import ActivityState, Event, Frame, PoseResult, RunningMode, ServiceStats, SourceState
+
+if TYPE_CHECKING:
+    from edgepose.inference.accelerators import Accelerator
+    from edgepose.pose.families import PoseEstimator
+
+log = logging.getLogger("edgepose.service")
+
+
+class FrameObserver(Protocol):
+    """Called by the processing loop once per frame; must return quickly (store, do not draw)."""
+
+    def __call__(
+        self,
+        frame: Frame,
+        result: PoseResult,
+        events: Sequence[Event],
+        state: ActivityState,
+        stats: ServiceStats,
+    ) -> None:
+        """Take one processed frame."""
+
+
+SourceListener = Callable[[SourceState, str], None]
+
+
+class ActivityStage(Protocol):
+    """What the service needs from the activity engine."""
+
+    def update(self, result: PoseResult) -> tuple[list[Event], ActivityState]:
+        """Events and state after one frame."""
+        ...
+
+
+@dataclass
+class Pipeline:
+    """The accelerator and the pose estimator (BlazePose or MoveNet) built from `[model]`, closed together."""
+
+    landmarker: PoseEstimator
+    accelerator: Accelerator
+    accelerator_name: str
+
+    def detect(self, frame: Frame) -> PoseResult:
+        """Poses of one video frame."""
+        return self.landmarker.detect_for_video(frame.image, frame.timestamp_ms)
+
+    def reset(self) -> None:
+        """Forget the tracks (a new source: its timestamps start again)."""
+        reset: Callable[[], None] | None = getattr(self.landmarker, "reset", None)
+        if reset is not None:
+            reset()
+
+    def close(self) -> None:
+        """Release interpreters and the accelerator."""
+        self.landmarker.close()
+        self.accelerator.close()
+
+
+def build_pipeline(config: ModelConfig) -> Pipeline:
+    """Open the accelerator and load the models (ModelError with the file named when that fails)."""
+    from edgepose.inference.accelerators import AcceleratorSettings, open_accelerator
+    from edgepose.pose.families import build_estimator
+
+    settings = AcceleratorSettings(cpu=config.cpu, edgetpu=config.edgetpu, threads=config.threads)
+    accelerator = open_accelerator(config.accelerator, settings)
+    try:
+        estimator = build_estimator(config, accelerator, RunningMode.VIDEO)
+    except BaseException:
+        accelerator.close()
+        raise
+    name = str(accelerator.accelerator_in_use)
+    log.info(
+        "models: %s %s %s on %s", config.family, config.variant, config.precision, accelerator.describe()
+    )
+    return Pipeline(landmarker=estimator, accelerator=accelerator, accelerator_name=name)
