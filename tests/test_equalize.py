@@ -1,4 +1,4 @@
-"""Per-channel equalization of linear bottleneck tensors (edgepose.inference.equalize)."""
+"""Per-channel equalization of linear bottleneck tensors (tools.modelbuild.equalize)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edgepose.inference import tflite_edit
-from edgepose.inference.equalize import channel_ranges, equalize, linear_streams
 from edgepose.inference.models import float_models_dir
+from tools.modelbuild import tflite_edit
+from tools.modelbuild.equalize import channel_ranges, equalize, linear_streams
 
 MODELS = {
     "lite": ("pose_landmark_lite.tflite", 256, 0.0, 1.0),

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from edgepose.errors import ModelError
-from edgepose.inference import tflite_edit
 from edgepose.inference.model_fetch import FLOAT_SOURCES, missing_float, sha256_of
 from edgepose.inference.models import (
     ModelRole,
@@ -26,6 +25,7 @@ from edgepose.inference.models import (
 )
 from edgepose.paths import bundled_models_dir
 from edgepose.types import ModelVariant, Precision
+from tools.modelbuild import tflite_edit
 
 FLOAT_NAMES = [s.name for s in FLOAT_SOURCES]
 VARIANTS = [v.value for v in ModelVariant]

@@ -1,4 +1,4 @@
-"""GPTQ rounding of conv weights onto the quantizer's int8 grid (edgepose.inference.weight_rounding)."""
+"""GPTQ rounding of conv weights onto the quantizer's int8 grid (tools.modelbuild.weight_rounding)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from edgepose.inference import tflite_edit
 from edgepose.inference.models import float_models_dir
-from edgepose.inference.weight_rounding import (
+from tools.modelbuild import tflite_edit
+from tools.modelbuild.weight_rounding import (
     INT8_MAX,
     conv_patches,
     round_conv_weights,

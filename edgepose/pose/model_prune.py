@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edgepose.errors import ModelError
-from edgepose.inference.tflite_edit import builtin_code, read_model, write_model
+from edgepose.inference.tflite_flatbuffer import builtin_code, read_model, write_model
 from edgepose.paths import cache_dir
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edgepose.inference import tflite_edit as te
 from edgepose.inference.runtime import get_runtime
+from tools.modelbuild import tflite_edit as te
 
 Float64Array = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]

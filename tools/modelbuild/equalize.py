@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from edgepose.inference import tflite_edit as te
-from edgepose.inference.weight_rounding import invoked_on
+from tools.modelbuild import tflite_edit as te
+from tools.modelbuild.weight_rounding import invoked_on
 
 Float64Array = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]

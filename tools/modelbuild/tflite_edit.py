@@ -20,6 +20,23 @@ import numpy as np
 import numpy.typing as npt
 
 from edgepose.errors import ModelError
+from edgepose.inference.tflite_flatbuffer import builtin_code, read_model, tflite_schema, write_model
+
+__all__ = [
+    "SIGNATURE_KEY",
+    "FoldReport",
+    "add_signature",
+    "builtin_code",
+    "compact",
+    "densify",
+    "fold_weights",
+    "operator_names",
+    "read_model",
+    "set_constant",
+    "tensor_name",
+    "tensor_values",
+    "write_model",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,49 +71,9 @@ class FoldReport:
     operators_left: int
 
 
-def _schema() -> Any:
-    from ai_edge_litert import schema_py_generated
-
-    return schema_py_generated
-
-
-def read_model(data: bytes) -> Any:
-    """Parse a .tflite flatbuffer into the schema's mutable object tree (ModelT)."""
-    schema = _schema()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ModelError("not a TFLite flatbuffer (no TFL3 identifier)")
-    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
-    # Some writers (ai-edge-quantizer) keep buffer data after the flatbuffer, addressed by
-    # offset/size; pull it inline so that re-serialising the object tree keeps it.
-    for buffer in model.buffers or []:
-        offset, size = int(buffer.offset or 0), int(buffer.size or 0)
-        if offset > 1:
-            if offset + size > len(data):
-                raise ModelError(f"buffer data at {offset}+{size} lies outside the {len(data)}-byte file")
-            buffer.data = np.frombuffer(data, dtype=np.uint8, count=size, offset=offset).copy()
-            buffer.offset = 0
-            buffer.size = 0
-    return model
-
-
-def write_model(model: Any) -> bytes:
-    """Serialise a ModelT back into .tflite bytes."""
-    import flatbuffers  # type: ignore[import-untyped]
-
-    builder = flatbuffers.Builder(1 << 20)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
-def builtin_code(model: Any, op: Any) -> int:
-    """The builtin operator code of an operator (new and deprecated fields reconciled)."""
-    code = model.operatorCodes[op.opcodeIndex]
-    return int(max(code.builtinCode, code.deprecatedBuiltinCode))
-
-
 def operator_names(model: Any) -> list[str]:
     """The builtin op name of every operator of the first subgraph, in order."""
-    names = {v: k for k, v in vars(_schema().BuiltinOperator).items() if not k.startswith("_")}
+    names = {v: k for k, v in vars(tflite_schema().BuiltinOperator).items() if not k.startswith("_")}
     return [names.get(builtin_code(model, op), "CUSTOM") for op in model.subgraphs[0].operators]
 
 
@@ -158,7 +135,7 @@ def densify(values: npt.NDArray[Any], shape: Iterable[int], sparsity: Any) -> np
 
 def set_constant(model: Any, tensor: Any, value: npt.NDArray[np.float32]) -> None:
     """Give a tensor its own float32 buffer holding `value` (no sparsity, no quantization; see compact)."""
-    schema = _schema()
+    schema = tflite_schema()
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(np.ascontiguousarray(value, dtype=np.float32).tobytes(), dtype=np.uint8)
     model.buffers.append(buffer)
@@ -270,7 +247,7 @@ def tensor_name(tensor: Any) -> str:
 
 def add_signature(model: Any, key: str = SIGNATURE_KEY) -> None:
     """Replace the signatures with one naming every graph input and output by its tensor name."""
-    schema = _schema()
+    schema = tflite_schema()
     graph = model.subgraphs[0]
 
     def tensor_map(index: int) -> Any:

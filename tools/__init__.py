@@ -1,0 +1,1 @@
+"""Build- and evaluation-time packages (model building, evaluation); the daemon never imports them."""
