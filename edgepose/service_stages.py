@@ -11,7 +11,7 @@ from edgepose.config.model import ModelConfig
 from edgepose.types import ActivityState, Event, Frame, PoseResult, RunningMode, ServiceStats, SourceState
 
 if TYPE_CHECKING:
-    from edgepose.inference.accelerators import Accelerator
+    from edgepose.inference.accelerators.base import Accelerator
     from edgepose.pose.families import PoseEstimator
 
 log = logging.getLogger("edgepose.service")
@@ -68,7 +68,8 @@ class Pipeline:
 
 def build_pipeline(config: ModelConfig) -> Pipeline:
     """Open the accelerator and load the models (ModelError with the file named when that fails)."""
-    from edgepose.inference.accelerators import AcceleratorSettings, open_accelerator
+    from edgepose.inference.accelerators.base import AcceleratorSettings
+    from edgepose.inference.accelerators.registry import open_accelerator
     from edgepose.pose.families import build_estimator
 
     settings = AcceleratorSettings(cpu=config.cpu, edgetpu=config.edgetpu, threads=config.threads)

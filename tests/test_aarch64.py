@@ -16,7 +16,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from edgepose.inference.runtime_check import (
+from edgepose.checks.runtime import (
     LITERT,
     TFLITE_RUNTIME,
     RuntimeFacts,

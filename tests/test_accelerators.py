@@ -19,15 +19,15 @@ from pydantic import ValidationError
 from edgepose.config.accelerators import CpuConfig, EdgeTpuConfig, OnMissing
 from edgepose.errors import ConfigError, ModelError
 from edgepose.inference import runtime
-from edgepose.inference.accelerators import (
+from edgepose.inference.accelerators.base import (
     AcceleratorSettings,
     AcceleratorUnavailableError,
     auto_threads,
-    open_accelerator,
 )
 from edgepose.inference.accelerators.cpu import CpuAccelerator
-from edgepose.inference.accelerators.edgetpu import EdgeTpuAccelerator, PycoralBackend, RuntimeBackend
-from edgepose.inference.accelerators.opsplit import op_split, op_split_from_bytes
+from edgepose.inference.accelerators.registry import open_accelerator
+from edgepose.inference.edgetpu.accelerator import EdgeTpuAccelerator, PycoralBackend, RuntimeBackend
+from edgepose.inference.edgetpu.opsplit import op_split, op_split_from_bytes
 from edgepose.inference.models import ModelRole, float_models_dir
 from edgepose.types import ModelVariant, Precision
 from tests.plugins.accelerators import FakeCoral, FakeSys

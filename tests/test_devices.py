@@ -11,15 +11,8 @@ from types import ModuleType
 import pytest
 
 from edgepose.cli import main
-from edgepose.inference.edgetpu_devices import (
-    PI5_KERNEL_4K,
-    PI5_OVERLAY,
-    DeviceKind,
-    Level,
-    diagnose,
-    scan_pci,
-    scan_usb,
-)
+from edgepose.inference.edgetpu.devices import PI5_KERNEL_4K, PI5_OVERLAY, DeviceKind, scan_pci, scan_usb
+from edgepose.inference.edgetpu.diagnosis import Level, diagnose
 from tests.plugins.accelerators import FakeCoral, FakeSys
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,7 +14,8 @@ import pytest
 
 from edgepose.config.accelerators import EdgeTpuConfig
 from edgepose.errors import ModelError
-from edgepose.inference.accelerators import AcceleratorSettings, open_accelerator
+from edgepose.inference.accelerators.base import AcceleratorSettings
+from edgepose.inference.accelerators.registry import open_accelerator
 from edgepose.inference.models import float_models_dir
 from edgepose.pose.movenet import (
     CropRegion,

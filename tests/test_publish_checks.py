@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgepose.checks import CheckContext, Verdict, registered_checks
+from edgepose.checks.spool import check_spool
 from edgepose.config import load_config_text
-from edgepose.publish.checks import check_spool
 from edgepose.publish.spool import SPOOL_FILENAME, EventSpool
 
 

@@ -45,13 +45,13 @@ class FakeCoral:
 
     def runtime_backend(self, library: str = "libedgetpu.so.1") -> Any:
         """The no-pycoral backend on the fake runtime load_delegate and interpreter."""
-        from edgepose.inference.accelerators.edgetpu import RuntimeBackend
+        from edgepose.inference.edgetpu.accelerator import RuntimeBackend
 
         return RuntimeBackend(library, self.lib.load_delegate, self.lib.FakeInterpreter, "fake runtime")
 
     def pycoral_backend(self) -> Any:
         """The pycoral backend on the fake pycoral."""
-        from edgepose.inference.accelerators.edgetpu import PycoralBackend
+        from edgepose.inference.edgetpu.accelerator import PycoralBackend
 
         return PycoralBackend(self.pycoral_edgetpu())
 
@@ -119,7 +119,7 @@ class FakeSys:
         )
 
     def paths(self) -> Any:
-        from edgepose.inference.edgetpu_devices import SystemPaths
+        from edgepose.inference.edgetpu.devices import SystemPaths
 
         return SystemPaths.under(self.root)
 

@@ -1,26 +1,5 @@
-"""Accelerator plugins keyed by the config value `accelerator`: each makes interpreters.
+"""Accelerator plugins keyed by the config value `[model] accelerator`: each makes interpreters.
 
-`open_accelerator(kind, settings)` returns an `Accelerator`; `cpu` and `edgetpu` are built in.
+base: the plugin interface; cpu: the CPU plugin; registry: `open_accelerator` and
+`register_accelerator` (cpu and edgetpu built in). The EdgeTPU plugin is edgepose.inference.edgetpu.
 """
-
-from edgepose.inference.accelerators.base import (
-    Accelerator,
-    AcceleratorSettings,
-    AcceleratorUnavailableError,
-    auto_threads,
-    open_accelerator,
-    register_accelerator,
-    registered_accelerators,
-    resolve_threads,
-)
-
-__all__ = [
-    "Accelerator",
-    "AcceleratorSettings",
-    "AcceleratorUnavailableError",
-    "auto_threads",
-    "open_accelerator",
-    "register_accelerator",
-    "registered_accelerators",
-    "resolve_threads",
-]

@@ -1,9 +1,7 @@
-"""The accelerator plugin interface and its registry, keyed by the config value `[model] accelerator`.
+"""The accelerator plugin interface: what a plugin offers, the settings it gets, its thread count.
 
 A plugin decides which model files to use and makes interpreters for them; the pipeline takes
-`accelerator.make_interpreter` as its interpreter factory. `open_accelerator` applies the fallback
-policy: with `on_missing = "cpu"` a missing EdgeTPU gives one warning and a CPU accelerator whose
-`accelerator_in_use` says "cpu", which the service publishes in its stats.
+`accelerator.make_interpreter` as its interpreter factory. The registry is in `registry`.
 """
 
 from __future__ import annotations
@@ -16,8 +14,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from edgepose.config.accelerators import AcceleratorKind, CpuConfig, EdgeTpuConfig, OnMissing
-from edgepose.errors import ConfigError, ModelError
-from edgepose.inference.edgetpu_devices import SystemPaths
+from edgepose.errors import ModelError
+from edgepose.inference.edgetpu.devices import SystemPaths
 from edgepose.inference.models import ModelRole
 from edgepose.types import ModelVariant, Precision
 
@@ -94,51 +92,3 @@ class AcceleratorSettings:
 
 
 AcceleratorFactory = Callable[[AcceleratorSettings], Accelerator]
-
-_REGISTRY: dict[AcceleratorKind, AcceleratorFactory] = {}
-
-
-def register_accelerator(kind: AcceleratorKind, factory: AcceleratorFactory) -> None:
-    """Add (or replace) the plugin for a config key."""
-    _REGISTRY[kind] = factory
-
-
-def _builtin_plugins() -> dict[AcceleratorKind, AcceleratorFactory]:
-    from edgepose.inference.accelerators.cpu import CpuAccelerator
-    from edgepose.inference.accelerators.edgetpu import EdgeTpuAccelerator
-
-    return {
-        AcceleratorKind.CPU: CpuAccelerator.from_settings,
-        AcceleratorKind.EDGETPU: EdgeTpuAccelerator.from_settings,
-    }
-
-
-def registered_accelerators() -> dict[AcceleratorKind, AcceleratorFactory]:
-    """The plugins by config key, built-in ones first registered on first use."""
-    for kind, factory in _builtin_plugins().items():
-        _REGISTRY.setdefault(kind, factory)
-    return dict(_REGISTRY)
-
-
-def open_accelerator(kind: str | AcceleratorKind, settings: AcceleratorSettings | None = None) -> Accelerator:
-    """The accelerator for a config key, falling back to the CPU when the policy says so."""
-    settings = settings or AcceleratorSettings()
-    try:
-        key = AcceleratorKind(kind)
-    except ValueError as exc:
-        known = ", ".join(k.value for k in AcceleratorKind)
-        raise ConfigError(f"[model] accelerator: unknown value {kind!r} (one of: {known})") from exc
-    factory = registered_accelerators().get(key)
-    if factory is None:
-        raise ConfigError(f"[model] accelerator: no plugin registered for {key.value!r}")
-    try:
-        accelerator = factory(settings)
-    except AcceleratorUnavailableError as exc:
-        if settings.on_missing(key) is not OnMissing.CPU:
-            raise
-        log.warning('%s; [model.%s] on_missing = "cpu": running the CPU models instead', exc, key.value)
-        from edgepose.inference.accelerators.cpu import CpuAccelerator
-
-        accelerator = CpuAccelerator(settings.cpu, settings.threads, fallback_from=key)
-    log.info("accelerator: %s", accelerator.describe())
-    return accelerator

@@ -12,6 +12,7 @@ import os
 import platform
 from dataclasses import dataclass
 
+from edgepose.checks.base import CheckContext, CheckResult, Verdict
 from edgepose.inference.runtime import RUNTIME_ENV, get_runtime
 
 LITERT = "ai-edge-litert"
@@ -89,3 +90,9 @@ def gather_facts() -> RuntimeFacts:
         numpy_version=numpy_version,
         forced=bool(os.environ.get(RUNTIME_ENV)),
     )
+
+
+def check_runtime(ctx: CheckContext) -> CheckResult:
+    """The TFLite interpreter package and version, and whether it suits this machine."""
+    verdict = runtime_verdict(gather_facts())
+    return CheckResult(Verdict(verdict.level), verdict.detail)

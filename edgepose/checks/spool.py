@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 
-from edgepose.checks import CheckContext, CheckResult, Verdict, register_check
+from edgepose.checks.base import CheckContext, CheckResult, Verdict
 from edgepose.config import state_directory
 from edgepose.publish.spool import SPOOL_FILENAME
 
 _NEARLY_FULL = 0.8
 
 
-@register_check("spool", order=61)
 def check_spool(ctx: CheckContext) -> CheckResult:
     """Undelivered events in the spool (read-only: the file is not created here)."""
     path = state_directory(ctx.config) / SPOOL_FILENAME

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from edgepose.checks import CheckContext, CheckResult, Verdict, register_check
+from edgepose.checks.base import CheckContext, CheckResult, Verdict
 from edgepose.config.accelerators import OnMissing
 
 
 def _model_splits(ctx: CheckContext) -> list[str]:
-    from edgepose.inference.accelerators.opsplit import op_split
+    from edgepose.inference.edgetpu.opsplit import op_split
     from edgepose.inference.models import ModelRole, model_filename
     from edgepose.paths import bundled_models_dir
     from edgepose.types import Precision
@@ -22,11 +22,10 @@ def _model_splits(ctx: CheckContext) -> list[str]:
     return lines
 
 
-@register_check("edgetpu", order=21)
 def check_edgetpu(ctx: CheckContext) -> CheckResult:
     """EdgeTPUs found and the first problem with its fix; a FAIL only when the EdgeTPU is required."""
-    from edgepose.inference.accelerators.edgetpu import import_pycoral
-    from edgepose.inference.edgetpu_devices import Level, diagnose
+    from edgepose.inference.edgetpu.accelerator import import_pycoral
+    from edgepose.inference.edgetpu.diagnosis import Level, diagnose
 
     diagnosis = diagnose(pycoral_edgetpu=import_pycoral())
     found = ", ".join(d.device_spec for d in diagnosis.devices) or "none"

@@ -26,8 +26,9 @@ from edgepose.inference.accelerators.base import (
     AcceleratorUnavailableError,
     resolve_threads,
 )
-from edgepose.inference.accelerators.opsplit import OpSplit, op_split
-from edgepose.inference.edgetpu_devices import FIX_POWER_CABLE, Diagnosis, SystemPaths, diagnose
+from edgepose.inference.edgetpu.devices import SystemPaths
+from edgepose.inference.edgetpu.diagnosis import FIX_POWER_CABLE, Diagnosis, diagnose
+from edgepose.inference.edgetpu.opsplit import OpSplit, op_split
 from edgepose.inference.models import ModelRole, model_path
 from edgepose.types import ModelVariant, Precision
 
