@@ -5,8 +5,17 @@ from __future__ import annotations
 import enum
 
 import numpy as np
+import numpy.typing as npt
 
-from edgepose.types import FloatArray, SkeletonKind
+# edgepose.types builds on this module (Pose.coco17), so this one imports nothing from there.
+FloatArray = npt.NDArray[np.float32]
+
+
+class SkeletonKind(enum.StrEnum):
+    """Which landmark set a pose carries."""
+
+    BLAZEPOSE_33 = "blazepose_33"
+    COCO_17 = "coco_17"
 
 
 class PoseLandmark(enum.IntEnum):

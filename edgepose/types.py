@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from edgepose.skeleton import SkeletonKind, to_coco17
+
 FloatArray = npt.NDArray[np.float32]
 ImageArray = npt.NDArray[np.uint8]
 
@@ -40,13 +42,6 @@ class Precision(enum.StrEnum):
 
     INT8 = "int8"
     FLOAT = "float"
-
-
-class SkeletonKind(enum.StrEnum):
-    """Which landmark set a pose carries."""
-
-    BLAZEPOSE_33 = "blazepose_33"
-    COCO_17 = "coco_17"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +160,6 @@ class Pose:
 
     def coco17(self) -> FloatArray:
         """The landmarks as the 17 COCO keypoints (x, y, z, visibility, presence)."""
-        from edgepose.skeleton import to_coco17
-
         return to_coco17(self.landmarks, self.skeleton)
 
 

@@ -20,8 +20,8 @@ from edgepose.activity.gestures import count_reversals
 from edgepose.activity.posture import classify_posture
 from edgepose.activity.presence import point_in_polygon
 from edgepose.config.activity import ActivityConfig, InactivityConfig, PresenceConfig, ZoneConfig
-from edgepose.skeleton import to_coco17
-from edgepose.types import EventType, Pose, PoseResult, Posture, SkeletonKind
+from edgepose.skeleton import SkeletonKind, to_coco17
+from edgepose.types import EventType, Pose, PoseResult, Posture
 from tests.activity_sim import scenarios as sim
 from tests.activity_sim.body import Actor, Body, Camera, Noise, project, render
 from tests.activity_sim.evaluate import run

@@ -29,8 +29,7 @@ from edgepose.pose.movenet import (
     to_landmarks,
     torso_visible,
 )
-from edgepose.skeleton import CocoKeypoint
-from edgepose.types import SkeletonKind
+from edgepose.skeleton import CocoKeypoint, SkeletonKind
 from tests.plugins.accelerators import FakeCoral
 
 K = CocoKeypoint

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -116,6 +119,49 @@ def test_missing_file_and_device_fail_with_one_clear_reason(tmp_path: Path) -> N
     not_video.write_text("not a video")
     with pytest.raises(SourceError, match="cannot decode"):
         create_source(parse_source_uri(f"file:{not_video}"), settings()).open()
+
+
+# A fresh interpreter registers its own stream backend before any source was made, then opens a
+# file and a device: the built-in backends must still serve `file:` and `v4l2:`.
+_REGISTER_FIRST = """
+import json, sys
+from edgepose.config.source import SourceConfig
+from edgepose.sources import SourceError, SourceKind, create_source, parse_source_uri, register_source
+
+class Replay:
+    def __init__(self, uri, settings):
+        self.uri = uri
+
+register_source(SourceKind.STREAM, Replay)
+settings = SourceConfig()
+with create_source(parse_source_uri("file:" + sys.argv[1]), settings) as source:
+    frame = source.read()
+device = create_source(parse_source_uri("v4l2:/dev/video99"), settings)
+try:
+    device.open()
+    opened = "opened"
+except SourceError as exc:
+    opened = str(exc)
+stream = create_source(parse_source_uri("rtsp://127.0.0.1:9/none"), settings)
+print(json.dumps({"frame": [frame.width, frame.height], "device": [type(device).__name__, opened],
+                  "stream": type(stream).__name__}))
+"""
+
+
+def test_register_source_before_first_use_keeps_the_builtin_backends(media: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _REGISTER_FIRST, str(media / "vtest.avi")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["frame"] == [768, 576]
+    kind, reason = report["device"]
+    assert kind == "OpenCVSource" and "/dev/video99" in reason
+    assert report["stream"] == "Replay"
 
 
 def test_unreachable_rtsp_stream_fails_cleanly() -> None:

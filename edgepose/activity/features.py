@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from edgepose.skeleton import COCO17_FROM_BLAZEPOSE, NUM_LANDMARKS, PoseLandmark
-from edgepose.types import BBox, FloatArray, Pose, SkeletonKind
+from edgepose.skeleton import COCO17_FROM_BLAZEPOSE, NUM_LANDMARKS, PoseLandmark, SkeletonKind
+from edgepose.types import BBox, FloatArray, Pose
 
 L = PoseLandmark
 BoolArray = npt.NDArray[np.bool_]

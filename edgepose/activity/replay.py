@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from edgepose.types import Pose, PoseResult, SkeletonKind
+from edgepose.skeleton import SkeletonKind
+from edgepose.types import Pose, PoseResult
 
 
 def _pose(obj: dict[str, Any], index: int) -> Pose:

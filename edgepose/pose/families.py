@@ -1,17 +1,22 @@
 """Pose model families behind one small interface: BlazePose (PoseLandmarker) and MoveNet.
 
 Both take an accelerator's `make_interpreter` as their interpreter factory and give `PoseResult`s,
-so the service, MQTT payloads and the activity engine do not care which family runs.
+so the service, MQTT payloads and the activity engine do not care which family runs. The built-in
+families are registered below when this module is imported; `register_family` adds or replaces one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol
 
 from edgepose.config.model import ModelConfig
 from edgepose.config.movenet import ModelFamily
 from edgepose.errors import ConfigError
+from edgepose.inference.models import ModelRole
+from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
+from edgepose.pose.movenet import MoveNetOptions, MoveNetPoseEstimator
 from edgepose.types import ImageArray, PoseResult, RunningMode
 
 
@@ -41,21 +46,35 @@ class PoseEstimator(Protocol):
         ...
 
 
+EstimatorBuilder = Callable[[ModelConfig, Any, RunningMode], PoseEstimator]
+
+_REGISTRY: dict[ModelFamily, EstimatorBuilder] = {}
+
+
+def register_family(family: ModelFamily, builder: EstimatorBuilder) -> None:
+    """Make `builder(config, accelerator, running_mode)` the estimator of a family (later ones win)."""
+    _REGISTRY[family] = builder
+
+
 def build_estimator(
     config: ModelConfig, accelerator: Any, running_mode: RunningMode = RunningMode.VIDEO
 ) -> PoseEstimator:
     """The estimator `[model]` describes, its interpreters made by `accelerator` (an `Accelerator`)."""
-    if config.family is ModelFamily.MOVENET:
-        from edgepose.pose.movenet import MoveNetOptions, MoveNetPoseEstimator
+    builder = _REGISTRY.get(config.family)
+    if builder is None:
+        raise ConfigError(f"[model] family: no estimator registered for {config.family.value!r}")
+    return builder(config, accelerator, running_mode)
 
-        movenet = config.movenet
-        if movenet.model_path is None:
-            raise ConfigError('[model.movenet] model_path is required when [model] family = "movenet"')
-        options = MoveNetOptions(movenet.model_path, min_pose_score=movenet.min_pose_score)
-        return MoveNetPoseEstimator(options, interpreter_factory=accelerator.make_interpreter)
-    from edgepose.inference.models import ModelRole
-    from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
 
+def _build_movenet(config: ModelConfig, accelerator: Any, running_mode: RunningMode) -> PoseEstimator:
+    movenet = config.movenet
+    if movenet.model_path is None:
+        raise ConfigError('[model.movenet] model_path is required when [model] family = "movenet"')
+    options = MoveNetOptions(movenet.model_path, min_pose_score=movenet.min_pose_score)
+    return MoveNetPoseEstimator(options, interpreter_factory=accelerator.make_interpreter)
+
+
+def _build_blazepose(config: ModelConfig, accelerator: Any, running_mode: RunningMode) -> PoseEstimator:
     landmarker_options = PoseLandmarkerOptions(
         running_mode=running_mode,
         num_poses=config.num_poses,
@@ -70,3 +89,7 @@ def build_estimator(
         interpreter_factory=accelerator.make_interpreter,
     )
     return PoseLandmarker(landmarker_options)
+
+
+register_family(ModelFamily.BLAZEPOSE, _build_blazepose)
+register_family(ModelFamily.MOVENET, _build_movenet)

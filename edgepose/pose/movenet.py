@@ -22,8 +22,8 @@ import numpy as np
 import numpy.typing as npt
 
 from edgepose.errors import ModelError
-from edgepose.skeleton import CocoKeypoint
-from edgepose.types import FloatArray, ImageArray, Pose, PoseResult, Rect, SkeletonKind, StageTimings
+from edgepose.skeleton import CocoKeypoint, SkeletonKind
+from edgepose.types import FloatArray, ImageArray, Pose, PoseResult, Rect, StageTimings
 
 MIN_CROP_KEYPOINT_SCORE = 0.2
 TORSO_EXPANSION_RATIO = 1.9

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from edgepose.sources.base import FrameSource, SourceError, create_source, register_source
+from edgepose.sources.base import FrameSource, SourceError
 from edgepose.sources.feed import END, Backoff, FrameFeed
+from edgepose.sources.registry import create_source, register_source
 from edgepose.sources.uri import SourceKind, SourceUri, parse_source_uri
 
 if TYPE_CHECKING:

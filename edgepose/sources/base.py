@@ -1,4 +1,4 @@
-"""The FrameSource protocol, the registry of backends by URI kind, and source errors.
+"""The FrameSource protocol, the settings backends read, and source errors.
 
 A source is opened, read one frame at a time and closed. `read()` returns the next `Frame`,
 None at the end of a file, and raises `SourceError` when the device fails or vanishes (the
@@ -16,7 +16,7 @@ from typing import Protocol, Self
 import numpy as np
 
 from edgepose.errors import EdgeposeError
-from edgepose.sources.uri import SourceKind, SourceUri
+from edgepose.sources.uri import SourceUri
 from edgepose.types import Frame, ImageArray
 
 
@@ -135,30 +135,3 @@ class SourceSettings(Protocol):
     def read_timeout_s(self) -> float:
         """Live sources: longest wait for one frame."""
         ...
-
-
-_REGISTRY: dict[SourceKind, SourceFactory] = {}
-
-
-def register_source(kind: SourceKind, factory: SourceFactory) -> None:
-    """Make `factory` the backend for a kind of URI (later registrations win)."""
-    _REGISTRY[kind] = factory
-
-
-def create_source(uri: SourceUri, settings: SourceSettings) -> FrameSource:
-    """A new, unopened source for a parsed URI."""
-    if not _REGISTRY:
-        _register_builtin()
-    factory = _REGISTRY.get(uri.kind)
-    if factory is None:
-        raise SourceError(f"{uri.text}: no backend for {uri.kind} sources")
-    return factory(uri, settings)
-
-
-def _register_builtin() -> None:
-    from edgepose.sources.opencv import OpenCVSource
-    from edgepose.sources.picamera2 import Picamera2Source
-
-    register_source(SourceKind.PICAMERA2, Picamera2Source)
-    for kind in (SourceKind.V4L2, SourceKind.FILE, SourceKind.STREAM):
-        register_source(kind, OpenCVSource)
