@@ -24,9 +24,9 @@ from edgepose.activity.posture import classify_posture  # noqa: E402
 from edgepose.cli._landmarks import read_landmarks  # noqa: E402
 from edgepose.config.activity import ActivityConfig  # noqa: E402
 from edgepose.types import EventType, Posture  # noqa: E402
-from tests.activity_sim import scenarios as sim  # noqa: E402
-from tests.activity_sim.body import Body, Camera, Noise, project  # noqa: E402
-from tests.activity_sim.evaluate import frames_for, run  # noqa: E402
+from tools.evaluation.activity_sim import scenarios as sim  # noqa: E402
+from tools.evaluation.activity_sim.body import Body, Camera, Noise, project  # noqa: E402
+from tools.evaluation.activity_sim.evaluate import frames_for, run  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "activity"
 

@@ -4,7 +4,7 @@
     python scripts/int8_compare.py                 # all variants
     python scripts/int8_compare.py --variants full
 
-Rows (same frames, same matching and metric as tests/test_int8_accuracy.py):
+Rows (same frames, matching and metric as tests/test_int8_accuracy.py, from tools/evaluation/fidelity.py):
 - `int8`: int8 detector + int8 landmarks against float (what the test asserts);
 - `det float`: float detector + int8 landmarks; `lm float`: int8 detector + float landmarks;
 - `noise sN`: the float pipeline against itself with +-1 grey level of uniform noise (seed N) added to each
@@ -21,24 +21,13 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
-
-from test_int8_accuracy import (  # noqa: E402
-    IMAGES,
-    VIDEO_CLIPS,
-    Tally,
-    clip,
-    jitter,
-    nearest,
-    relative_distance,
-    rgb,
-    unchanged,
-)
 
 from edgepose.inference.models import ModelRole, model_path  # noqa: E402
 from edgepose.paths import media_dir  # noqa: E402
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions  # noqa: E402
 from edgepose.types import ModelVariant, PoseResult, Precision, RunningMode  # noqa: E402
+from tools.evaluation.fidelity import Tally, jitter, nearest, relative_distance, unchanged  # noqa: E402
+from tools.evaluation.media import HELD_OUT_CLIPS, HELD_OUT_IMAGES, clip, rgb  # noqa: E402
 
 IN_FRAME = 0.7  # share of a float pose's landmarks inside the image to count as "in frame"
 
@@ -105,13 +94,13 @@ def compare(
     media = media_dir()
     if mode is RunningMode.IMAGE:
         with PoseLandmarker(ref_options) as ref, PoseLandmarker(got_options) as got:
-            for name in IMAGES:
+            for name in HELD_OUT_IMAGES:
                 image = rgb(media / name)
                 a, b = ref.detect(image), got.detect(change(image))
                 tally.add(a, b)
                 split.add(a, b)
         return tally, split
-    for name, start, stop, step in VIDEO_CLIPS:
+    for name, start, stop, step in HELD_OUT_CLIPS:
         with PoseLandmarker(ref_options) as ref, PoseLandmarker(got_options) as got:
             for timestamp_ms, frame in clip(media / name, start, stop, step):
                 a = ref.detect_for_video(frame, timestamp_ms)

@@ -19,8 +19,8 @@ from edgepose.activity.engine import ActivityEngine
 from edgepose.cli import main
 from edgepose.config.activity import ActivityConfig, ZoneConfig
 from edgepose.types import EventType, PoseResult, Posture
-from tests.activity_sim import scenarios as sim
-from tests.activity_sim.evaluate import frames_for, track_lines
+from tools.evaluation.activity_sim import scenarios as sim
+from tools.evaluation.activity_sim.evaluate import frames_for, track_lines
 
 LEFT_HALF = ZoneConfig(name="left_half", polygon=((0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)))
 

@@ -1,4 +1,4 @@
-"""Activity rules on clips from the kinematic stick figure (tests/activity_sim), with ground truth.
+"""Activity rules on clips from the kinematic stick figure (tools/evaluation/activity_sim), with ground truth.
 
 Rep counts must be exact, non-fall clips must raise no fall, gestures must fire once, postures
 must be right on held-out random samples, and the engine's bookkeeping (presence, zones, ids,
@@ -22,9 +22,9 @@ from edgepose.activity.presence import point_in_polygon
 from edgepose.config.activity import ActivityConfig, InactivityConfig, PresenceConfig, ZoneConfig
 from edgepose.skeleton import SkeletonKind, to_coco17
 from edgepose.types import EventType, Pose, PoseResult, Posture
-from tests.activity_sim import scenarios as sim
-from tests.activity_sim.body import Actor, Body, Camera, Noise, project, render
-from tests.activity_sim.evaluate import run
+from tools.evaluation.activity_sim import scenarios as sim
+from tools.evaluation.activity_sim.body import Actor, Body, Camera, Noise, project, render
+from tools.evaluation.activity_sim.evaluate import run
 
 EXERCISES = sim.exercise_scenarios()
 NON_FALLS = sim.non_fall_scenarios()
@@ -74,7 +74,7 @@ def test_falls_are_detected_once_with_confidence(scenario: sim.Scenario) -> None
 
 def test_fallen_flag_in_state_until_up_again() -> None:
     engine = ActivityEngine(ActivityConfig())
-    from tests.activity_sim.evaluate import frames_for
+    from tools.evaluation.activity_sim.evaluate import frames_for
 
     fallen_seen = False
     for result in frames_for(sim.fall("left", 0.7), seed=1):
@@ -205,7 +205,7 @@ def test_rep_counters_reset_after_idle_time() -> None:
 
 
 def test_coco17_input_counts_reps_like_blazepose() -> None:
-    from tests.activity_sim.evaluate import frames_for
+    from tools.evaluation.activity_sim.evaluate import frames_for
 
     scenario = sim.squats(4, 80.0, 2.0, yaw=60.0)
     engine = ActivityEngine(ActivityConfig())
@@ -227,7 +227,7 @@ def test_coco17_input_counts_reps_like_blazepose() -> None:
 
 
 def test_event_ids_deterministic_and_reset_forgets_tracks() -> None:
-    from tests.activity_sim.evaluate import frames_for
+    from tools.evaluation.activity_sim.evaluate import frames_for
 
     frames = frames_for(sim.squats(2, 90.0, 1.5), seed=1)
 

@@ -12,7 +12,7 @@ from edgepose.types import ImageArray, ModelVariant, PoseResult, Precision, Rect
 
 # The one place the CLI and the API take their default precision from. int8, like the daemon's
 # config: the models are bundled (no download) and faster; `precision=FLOAT` gives MediaPipe's own
-# numbers (models/README.md has the int8-vs-float accuracy figures).
+# numbers (docs/models.md has the int8-vs-float accuracy figures).
 DEFAULT_PRECISION = Precision.INT8
 DEFAULT_VARIANT = ModelVariant.FULL
 DEFAULT_TRACK_GRACE_FRAMES = 3

@@ -292,6 +292,7 @@ def tie_shoes(kneel: bool, hold_s: float) -> Scenario:
 
     def at(t: float) -> BodyPose:
         base = keyframes([(1.0, STAND), (2.2, down), (2.2 + hold_s, down), (3.4 + hold_s, STAND)])(t)
+        assert base is not None  # keyframes always give a pose; only PoseFn in general may not
         if 2.2 < t < 2.2 + hold_s:  # fiddling with the laces
             wiggle = 10.0 * math.sin(2.0 * math.pi * 1.5 * t)
             arm = replace(base.left_arm, lower_el=base.left_arm.lower_el + wiggle)

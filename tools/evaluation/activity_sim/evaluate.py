@@ -55,7 +55,7 @@ def run(
     camera: Camera | None = None,
 ) -> Outcome:
     """Feed a scenario to a fresh engine."""
-    engine = ActivityEngine(config or ActivityConfig())
+    engine = ActivityEngine(config or ActivityConfig.model_validate({}))
     events: list[Event] = []
     postures: dict[float, str] = {}
     checks = sorted(t for t, _ in scenario.posture_checks)

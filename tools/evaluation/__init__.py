@@ -1,0 +1,5 @@
+"""Evaluation code shared by tests and scripts: media helpers, the int8-against-float fidelity metric,
+and the kinematic motion generator (activity_sim) with its activity evaluation.
+
+Never imported by edgepose/; scripts and tests import it, and scripts import nothing from tests.
+"""
