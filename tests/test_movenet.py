@@ -11,6 +11,7 @@ from types import ModuleType
 import cv2
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from edgepose.config.accelerators import EdgeTpuConfig
 from edgepose.errors import ModelError
@@ -263,8 +264,10 @@ def test_family_from_config(tflite_builder: ModuleType, tmp_path: Path, media: P
         assert isinstance(est, MoveNetPoseEstimator) and est.input_size == 256
         [pose] = est.detect_for_video(_rgb(media / "zidane.jpg"), 0).poses
         assert pose.skeleton is SkeletonKind.COCO_17
+    with pytest.raises(ValidationError, match=r"needs \[model.movenet\] model_path"):
+        ModelConfig(family=ModelFamily.MOVENET)
     with pytest.raises(ConfigError, match=r"\[model.movenet\] model_path is required"):
-        build_estimator(ModelConfig(family=ModelFamily.MOVENET), cpu)
+        build_estimator(ModelConfig.model_construct(family=ModelFamily.MOVENET), cpu)
     blaze = ModelConfig(variant="lite", precision="float", num_poses=1, track_grace_frames=5)  # type: ignore[arg-type]
     with build_estimator(blaze, cpu) as landmarker:
         assert isinstance(landmarker, PoseLandmarker)

@@ -1,8 +1,9 @@
 """Configuration: TOML validated by pydantic models, one module per section.
 
-`load_config(path)` is the one place where a config file becomes a `Config`; every problem
-(missing file, TOML syntax, a wrong or unknown key, an unreadable credentials file) becomes a
-`ConfigError` whose message names the file, the line and the key, e.g.
+`load_config(path)` is the one place where a config file becomes a `Config` (for `run`, `check`
+and a reload alike); every problem (missing file, TOML syntax, a wrong or unknown key, a value of
+the wrong type, a named file that is missing or malformed) becomes a `ConfigError` whose message
+names the file, the line and the key, e.g.
 `edgepose.toml:12: [mqtt] port: Input should be less than or equal to 65535 (got 70000)`.
 """
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from edgepose.config.activity import ActivityConfig
 from edgepose.config.base import StrictModel
+from edgepose.config.files import file_problems
 from edgepose.config.http import HttpConfig
 from edgepose.config.model import ModelConfig
 from edgepose.config.mqtt import MqttConfig
@@ -91,12 +93,20 @@ def load_config_text(text: str, name: str = "edgepose.toml") -> Config:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        messages = [_describe(err, name, lines) for err in exc.errors()]
-        more = (
-            f"\n{len(messages) - 1} more problem(s):\n" + "\n".join(messages[1:]) if len(messages) > 1 else ""
-        )
-        raise ConfigError(messages[0] + more) from None
+        _raise_all([_describe(err, name, lines) for err in exc.errors()])
+    # Only once the values are right: the files they name (this is where a reload fails, too).
+    _raise_all(
+        [f"{_position(name, lines, p.key)}: {format_key(p.key)}: {p.message}" for p in file_problems(config)]
+    )
     return config
+
+
+def _raise_all(messages: list[str]) -> None:
+    """One ConfigError with every message, the first on the first line (nothing when empty)."""
+    if not messages:
+        return
+    more = f"\n{len(messages) - 1} more problem(s):\n" + "\n".join(messages[1:]) if len(messages) > 1 else ""
+    raise ConfigError(messages[0] + more) from None
 
 
 def state_directory(config: Config) -> Path:

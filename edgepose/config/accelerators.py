@@ -7,7 +7,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from edgepose.config.base import StrictModel
+from edgepose.config.base import Bool, Str, StrictModel
 
 EDGETPU_DEVICE_PATTERN = re.compile(r"^(auto|usb|pci)(:\d+)?$|^:\d+$")
 
@@ -29,7 +29,7 @@ class OnMissing(enum.StrEnum):
 class CpuConfig(StrictModel):
     """`[model.cpu]`: the CPU plugin (XNNPACK kernels by default; threads are `[model] threads`)."""
 
-    xnnpack: bool = Field(
+    xnnpack: Bool = Field(
         default=True,
         description="Use the XNNPACK delegate (fast int8 and float kernels); false = builtin kernels only.",
     )
@@ -38,7 +38,7 @@ class CpuConfig(StrictModel):
 class EdgeTpuConfig(StrictModel):
     """`[model.edgetpu]`: the Coral EdgeTPU plugin (libedgetpu delegate, `*_edgetpu.tflite` models)."""
 
-    device: str = Field(
+    device: Str = Field(
         default="auto",
         description=(
             "Which EdgeTPU: 'auto' (the first found), 'usb', 'usb:N', 'pci', 'pci:N' or ':N' "
@@ -51,7 +51,7 @@ class EdgeTpuConfig(StrictModel):
             "No usable EdgeTPU: 'fail' stops with the fix named; 'cpu' warns once and runs on the CPU."
         ),
     )
-    library: str = Field(
+    library: Str = Field(
         default="libedgetpu.so.1",
         min_length=1,
         description="The delegate library loaded when pycoral is not installed (libedgetpu1-std or -max).",

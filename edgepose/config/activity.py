@@ -7,11 +7,11 @@ distance to the camera or the image size; angles are in degrees; times in millis
 from __future__ import annotations
 
 import enum
-from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from edgepose.config.base import StrictModel
+from edgepose.config.base import Bool, ConfigPath, Float, Int, Str, StrictModel
+from edgepose.config.zone_shape import shape_problem
 
 
 class ZoneAnchor(enum.StrEnum):
@@ -25,34 +25,36 @@ class ZoneAnchor(enum.StrEnum):
 class ZoneConfig(StrictModel):
     """A named polygon in normalised image coordinates (x to the right, y down, both 0..1)."""
 
-    name: str = Field(min_length=1, description="Zone name, used in events and in the state.")
-    polygon: tuple[tuple[float, float], ...] = Field(
-        description="At least three [x, y] corners in normalised image coordinates, in order."
+    name: Str = Field(min_length=1, description="Zone name, used in events and in the state.")
+    polygon: tuple[tuple[Float, Float], ...] = Field(
+        description="At least three [x, y] corners in normalised image coordinates (0..1), in order "
+        "around the zone: a simple polygon with area, not crossing itself."
     )
 
     @field_validator("polygon")
     @classmethod
-    def _at_least_a_triangle(cls, value: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
-        if len(value) < 3:
-            raise ValueError("a zone polygon needs at least three corners")
+    def _a_simple_polygon(cls, value: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        problem = shape_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
 
 class PresenceConfig(StrictModel):
     """person_entered / person_left and zone membership debounce."""
 
-    enter_ms: int = Field(400, ge=0, description="A new track must be seen this long before person_entered.")
-    leave_ms: int = Field(
+    enter_ms: Int = Field(400, ge=0, description="A new track must be seen this long before person_entered.")
+    leave_ms: Int = Field(
         2000, ge=0, description="A track unseen this long is gone: person_left (and zone_left)."
     )
-    zone_dwell_ms: int = Field(
+    zone_dwell_ms: Int = Field(
         500, ge=0, description="Inside/outside a zone this long before zone_entered/zone_left fires."
     )
     zone_anchor: ZoneAnchor = Field(
         ZoneAnchor.FEET,
         description="Point tested against zones: feet (ankles, else lowest landmark), hips or body centre.",
     )
-    min_visibility: float = Field(
+    min_visibility: Float = Field(
         0.5, ge=0.0, le=1.0, description="Landmarks with visibility below this are treated as missing."
     )
 
@@ -60,40 +62,40 @@ class PresenceConfig(StrictModel):
 class PostureConfig(StrictModel):
     """Posture rules (standing, sitting, squatting, lying) and their hysteresis."""
 
-    camera_tilt_deg: float = Field(
+    camera_tilt_deg: Float = Field(
         0.0,
         ge=-90.0,
         le=90.0,
         description="How far the camera looks down (degrees); world landmarks are camera-aligned, so "
         "the vertical they are measured against is tilted by this.",
     )
-    upright_max_deg: float = Field(
+    upright_max_deg: Float = Field(
         35.0, description="Torso inclination from vertical up to which a body is upright."
     )
-    lying_min_deg: float = Field(
+    lying_min_deg: Float = Field(
         60.0, description="Torso and hip-to-ankle inclination from vertical from which a body is lying."
     )
-    standing_knee_min_deg: float = Field(
+    standing_knee_min_deg: Float = Field(
         150.0, description="Knee angle above which a leg counts as straight."
     )
-    standing_hip_min_deg: float = Field(
+    standing_hip_min_deg: Float = Field(
         140.0, description="Hip angle above which the hips count as extended."
     )
-    bent_knee_max_deg: float = Field(
+    bent_knee_max_deg: Float = Field(
         130.0, description="Knee angle below which sitting/squatting is possible."
     )
-    squat_shin_min_deg: float = Field(
+    squat_shin_min_deg: Float = Field(
         22.0,
         description="Shin inclination from vertical from which a bent knee means a squat (knees over toes).",
     )
-    squat_torso_min_deg: float = Field(
+    squat_torso_min_deg: Float = Field(
         22.0, description="Torso lean from which a bent-knee pose is a squat rather than sitting."
     )
-    deep_squat_knee_max_deg: float = Field(
+    deep_squat_knee_max_deg: Float = Field(
         50.0, description="Knee angle below which a bent-knee pose is a squat whatever the shins do."
     )
-    hold_ms: int = Field(400, ge=0, description="A new posture must hold this long before posture_changed.")
-    min_landmark_fraction: float = Field(
+    hold_ms: Int = Field(400, ge=0, description="A new posture must hold this long before posture_changed.")
+    min_landmark_fraction: Float = Field(
         0.6, ge=0.0, le=1.0, description="Below this fraction of visible body joints the posture is unknown."
     )
 
@@ -101,18 +103,18 @@ class PostureConfig(StrictModel):
 class FallConfig(StrictModel):
     """Fall rule: a fast transition from upright to lying, then staying down."""
 
-    upright_lookback_ms: int = Field(
+    upright_lookback_ms: Int = Field(
         2500, ge=0, description="The body must have been upright within this long before it is lying."
     )
-    max_transition_ms: int = Field(
+    max_transition_ms: Int = Field(
         1500, ge=0, description="Upright to lying must take at most this long (slow lying down is no fall)."
     )
-    min_drop_speed: float = Field(
+    min_drop_speed: Float = Field(
         1.2, gt=0.0, description="Peak downward speed of the shoulders, torso lengths per second."
     )
-    confirm_ms: int = Field(2000, ge=0, description="The body must stay lying this long after the drop.")
-    speed_window_ms: int = Field(250, gt=0, description="Window over which the drop speed is measured.")
-    rearm_ms: int = Field(
+    confirm_ms: Int = Field(2000, ge=0, description="The body must stay lying this long after the drop.")
+    speed_window_ms: Int = Field(250, gt=0, description="Window over which the drop speed is measured.")
+    rearm_ms: Int = Field(
         10000,
         ge=0,
         description="After a fall event, no new one for this track until upright again and this long.",
@@ -122,39 +124,39 @@ class FallConfig(StrictModel):
 class RepConfig(StrictModel):
     """Enter/exit thresholds (hysteresis) of the repetition counters."""
 
-    squat_enter_knee_deg: float = Field(
+    squat_enter_knee_deg: Float = Field(
         115.0, description="Squat: knee angle below which the rep is entered."
     )
-    squat_exit_knee_deg: float = Field(160.0, description="Squat: knee angle above which the rep counts.")
-    pushup_enter_elbow_deg: float = Field(
+    squat_exit_knee_deg: Float = Field(160.0, description="Squat: knee angle above which the rep counts.")
+    pushup_enter_elbow_deg: Float = Field(
         100.0, description="Push-up: elbow angle below which the rep is entered."
     )
-    pushup_exit_elbow_deg: float = Field(
+    pushup_exit_elbow_deg: Float = Field(
         150.0, description="Push-up: elbow angle above which the rep counts."
     )
-    curl_enter_elbow_deg: float = Field(
+    curl_enter_elbow_deg: Float = Field(
         70.0, description="Biceps curl: elbow angle below which the rep is entered."
     )
-    curl_exit_elbow_deg: float = Field(
+    curl_exit_elbow_deg: Float = Field(
         140.0, description="Biceps curl: elbow angle above which the rep counts."
     )
-    curl_upper_arm_max_deg: float = Field(
+    curl_upper_arm_max_deg: Float = Field(
         40.0, description="Biceps curl: upper arm within this angle of the torso (hanging)."
     )
-    jack_enter_arm_deg: float = Field(
+    jack_enter_arm_deg: Float = Field(
         130.0, description="Jumping jack: both arms raised (shoulder angle) above this to enter."
     )
-    jack_exit_arm_deg: float = Field(45.0, description="Jumping jack: both arms below this to count.")
-    jack_min_feet_spread: float = Field(
+    jack_exit_arm_deg: Float = Field(45.0, description="Jumping jack: both arms below this to count.")
+    jack_min_feet_spread: Float = Field(
         1.3, description="Jumping jack: ankle spread over shoulder width at least this when entered."
     )
-    lunge_enter_knee_deg: float = Field(115.0, description="Lunge: both knees below this to enter.")
-    lunge_exit_knee_deg: float = Field(155.0, description="Lunge: both knees above this to count.")
-    lunge_min_stride: float = Field(
+    lunge_enter_knee_deg: Float = Field(115.0, description="Lunge: both knees below this to enter.")
+    lunge_exit_knee_deg: Float = Field(155.0, description="Lunge: both knees above this to count.")
+    lunge_min_stride: Float = Field(
         1.2, description="Lunge: ankle distance in torso lengths at least this (a split stance)."
     )
-    min_rep_ms: int = Field(300, ge=0, description="Shorter repetitions are ignored as noise.")
-    idle_reset_ms: int = Field(
+    min_rep_ms: Int = Field(300, ge=0, description="Shorter repetitions are ignored as noise.")
+    idle_reset_ms: Int = Field(
         60000, ge=0, description="Counters go back to 0 after this long without a rep."
     )
 
@@ -162,23 +164,23 @@ class RepConfig(StrictModel):
 class GestureConfig(StrictModel):
     """Arm gestures: held for a time before firing, then a cooldown."""
 
-    hold_ms: int = Field(800, ge=0, description="A static gesture must hold this long before the event.")
-    cooldown_ms: int = Field(
+    hold_ms: Int = Field(800, ge=0, description="A static gesture must hold this long before the event.")
+    cooldown_ms: Int = Field(
         3000, ge=0, description="The same gesture of a track does not fire again for this long."
     )
-    raised_min_elbow_deg: float = Field(
+    raised_min_elbow_deg: Float = Field(
         120.0, description="An arm counts as raised only if the elbow angle is above this (fairly straight)."
     )
-    t_pose_tolerance_deg: float = Field(
+    t_pose_tolerance_deg: Float = Field(
         25.0, description="T-pose: each arm within this of horizontal (shoulder angle 90) and straight."
     )
-    wave_window_ms: int = Field(
+    wave_window_ms: Int = Field(
         2000, gt=0, description="Window in which the wave's hand reversals are counted."
     )
-    wave_min_reversals: int = Field(
+    wave_min_reversals: Int = Field(
         3, ge=1, description="Wave: at least this many left/right reversals in the window."
     )
-    wave_min_amplitude: float = Field(
+    wave_min_amplitude: Float = Field(
         0.15, description="Wave: each swing at least this long, torso lengths (wrist relative to elbow)."
     )
 
@@ -186,8 +188,8 @@ class GestureConfig(StrictModel):
 class InactivityConfig(StrictModel):
     """No significant motion while present."""
 
-    after_ms: int = Field(300000, ge=1, description="Still this long while present fires inactivity.")
-    motion_threshold: float = Field(
+    after_ms: Int = Field(300000, ge=1, description="Still this long while present fires inactivity.")
+    motion_threshold: Float = Field(
         0.15,
         gt=0.0,
         description="Mean landmark shift from the last still pose that counts as motion (torso lengths).",
@@ -197,22 +199,24 @@ class InactivityConfig(StrictModel):
 class ClassifierConfig(StrictModel):
     """Custom poses: a k-NN classifier trained with `edgepose train`."""
 
-    path: Path | None = Field(None, description="classifier.json from `edgepose train`; none disables it.")
-    top_n_by_max_distance: int = Field(
+    path: ConfigPath | None = Field(
+        None, description="classifier.json from `edgepose train`; none disables it."
+    )
+    top_n_by_max_distance: Int = Field(
         30, ge=1, description="k-NN: candidates kept by maximum per-axis distance."
     )
-    top_n_by_mean_distance: int = Field(10, ge=1, description="k-NN: neighbours voting, by mean distance.")
-    ema_window: int = Field(10, ge=1, description="EMA smoothing window of the class votes (frames).")
-    ema_alpha: float = Field(0.2, gt=0.0, le=1.0, description="EMA smoothing factor of the class votes.")
-    enter_threshold: float = Field(
+    top_n_by_mean_distance: Int = Field(10, ge=1, description="k-NN: neighbours voting, by mean distance.")
+    ema_window: Int = Field(10, ge=1, description="EMA smoothing window of the class votes (frames).")
+    ema_alpha: Float = Field(0.2, gt=0.0, le=1.0, description="EMA smoothing factor of the class votes.")
+    enter_threshold: Float = Field(
         6.0, description="Smoothed votes (of top_n_by_mean_distance) needed to enter a class."
     )
-    exit_threshold: float = Field(4.0, description="Smoothed votes below which a class is left.")
-    rep_class: str | None = Field(
+    exit_threshold: Float = Field(4.0, description="Smoothed votes below which a class is left.")
+    rep_class: Str | None = Field(
         None,
         description="Count a repetition each time this class is entered and then left (MediaPipe's counter).",
     )
-    rep_name: str = Field(
+    rep_name: Str = Field(
         "custom", min_length=1, description="Exercise name in rep events of the custom counter."
     )
 
@@ -226,7 +230,7 @@ class ClassifierConfig(StrictModel):
 class ActivityConfig(StrictModel):
     """Activity rules and their thresholds."""
 
-    enabled: bool = Field(True, description="Run the activity engine at all.")
+    enabled: Bool = Field(True, description="Run the activity engine at all.")
     zones: tuple[ZoneConfig, ...] = Field((), description="Named zones, as [[activity.zones]] tables.")
     presence: PresenceConfig = Field(
         default_factory=lambda: PresenceConfig.model_validate({}), description="Presence and zone debounce."

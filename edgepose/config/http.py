@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from edgepose.config.base import StrictModel
+from edgepose.config.base import Bool, ConfigPath, Float, Int, Str, StrictModel
 
 _LOCALHOST_NAMES = ("localhost",)
 
@@ -22,41 +21,41 @@ def is_loopback_bind(bind: str) -> bool:
 class HttpConfig(StrictModel):
     """The optional HTTP server: live preview, kiosk screen, /healthz and /metrics."""
 
-    enabled: bool = Field(default=False, description="Run the HTTP server inside the daemon. Off by default.")
-    bind: str = Field(
+    enabled: Bool = Field(default=False, description="Run the HTTP server inside the daemon. Off by default.")
+    bind: Str = Field(
         default="127.0.0.1",
         description=(
             "Address to listen on: an IP address literal or 'localhost'. Only this machine can "
             "connect by default; all interfaces need an explicit '0.0.0.0' or '::'."
         ),
     )
-    port: int = Field(default=8080, ge=0, le=65535, description="TCP port (0 picks a free one).")
-    password_file: Path | None = Field(
+    port: Int = Field(default=8080, ge=0, le=65535, description="TCP port (0 picks a free one).")
+    password_file: ConfigPath | None = Field(
         default=None,
         description=(
             "File of 'user:hash' lines (make one with `python -m edgepose.http.auth USER`); when "
             "set, every page except /healthz asks for HTTP basic auth."
         ),
     )
-    stream_max_fps: float = Field(
+    stream_max_fps: Float = Field(
         default=10.0, gt=0.0, le=60.0, description="Upper bound on frames per second sent to viewers."
     )
-    jpeg_quality: int = Field(default=75, ge=10, le=100, description="JPEG quality of the preview (10-100).")
-    max_width_px: int = Field(
+    jpeg_quality: Int = Field(default=75, ge=10, le=100, description="JPEG quality of the preview (10-100).")
+    max_width_px: Int = Field(
         default=960,
         ge=160,
         le=4096,
         description="Preview frames wider than this are scaled down before drawing and encoding.",
     )
-    recent_events: int = Field(
+    recent_events: Int = Field(
         default=50, ge=1, le=1000, description="How many recent events /api/events and the pages keep."
     )
-    stale_after_s: float = Field(
+    stale_after_s: Float = Field(
         default=5.0,
         gt=0.0,
         description="/healthz turns 503 when no frame was processed for this many seconds.",
     )
-    kiosk_title: str = Field(default="edgepose", max_length=80, description="Heading of the /kiosk screen.")
+    kiosk_title: Str = Field(default="edgepose", max_length=80, description="Heading of the /kiosk screen.")
 
     @field_validator("bind")
     @classmethod

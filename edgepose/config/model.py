@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from edgepose.config.accelerators import CpuConfig, EdgeTpuConfig
-from edgepose.config.base import StrictModel
+from edgepose.config.base import Float, Int, StrictModel
 from edgepose.config.movenet import ModelFamily, MoveNetConfig
 from edgepose.types import ModelVariant, Precision
 
@@ -26,23 +26,23 @@ class ModelConfig(StrictModel):
     accelerator: Literal["cpu", "edgetpu"] = Field(
         default="cpu", description="Where the models run: cpu (LiteRT/XNNPACK) or edgetpu (Coral)."
     )
-    threads: int = Field(
+    threads: Int = Field(
         default=0, ge=0, le=16, description="CPU threads per interpreter; 0 = auto (usable CPUs, at most 4)."
     )
-    num_poses: int = Field(default=2, ge=1, le=10, description="Most people tracked at once.")
-    min_pose_detection_confidence: float = Field(
+    num_poses: Int = Field(default=2, ge=1, le=10, description="Most people tracked at once.")
+    min_pose_detection_confidence: Float = Field(
         default=0.5, ge=0.0, le=1.0, description="Detector score needed to start tracking a person."
     )
-    min_pose_presence_confidence: float = Field(
+    min_pose_presence_confidence: Float = Field(
         default=0.5, ge=0.0, le=1.0, description="Landmark model presence score needed to report a pose."
     )
-    min_tracking_confidence: float = Field(
+    min_tracking_confidence: Float = Field(
         default=0.5,
         ge=0.0,
         le=1.0,
         description="Presence score needed to keep tracking without running the detector again.",
     )
-    track_grace_frames: int = Field(
+    track_grace_frames: Int = Field(
         default=3,
         ge=0,
         le=30,
@@ -60,3 +60,9 @@ class ModelConfig(StrictModel):
     movenet: MoveNetConfig = Field(
         default_factory=MoveNetConfig, description="[model.movenet]: your MoveNet single-pose model file."
     )
+
+    @model_validator(mode="after")
+    def _movenet_needs_its_file(self) -> ModelConfig:
+        if self.family is ModelFamily.MOVENET and self.movenet.model_path is None:
+            raise ValueError('family = "movenet" needs [model.movenet] model_path (your MoveNet .tflite)')
+        return self

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import enum
-from pathlib import Path
 
 from pydantic import Field
 
-from edgepose.config.base import StrictModel
+from edgepose.config.base import ConfigPath, Float, StrictModel
 
 
 class ModelFamily(enum.StrEnum):
@@ -20,14 +19,14 @@ class ModelFamily(enum.StrEnum):
 class MoveNetConfig(StrictModel):
     """`[model.movenet]`: a MoveNet single-pose model file supplied by the user."""
 
-    model_path: Path | None = Field(
+    model_path: ConfigPath | None = Field(
         default=None,
         description=(
             "MoveNet single-pose .tflite: Lightning (192x192) or Thunder (256x256), int8 or its "
             "_edgetpu build for the Coral; required when [model] family = 'movenet'."
         ),
     )
-    min_pose_score: float = Field(
+    min_pose_score: Float = Field(
         default=0.25,
         ge=0.0,
         le=1.0,

@@ -5,18 +5,40 @@ The spool's folder is the service's state directory (`[service] state_directory`
 
 from __future__ import annotations
 
-import os
+import contextlib
+import ipaddress
 import re
 import socket
-from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from edgepose.config.base import StrictModel
+from edgepose.config.base import Bool, ConfigPath, Float, Int, IntOnly, Str, StrictModel
 from edgepose.errors import ConfigError
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+# RFC 1123 host names (underscores allowed, as resolvers accept them in practice).
+_HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+
+
+def check_host(value: str) -> str:
+    """The broker host as paho needs it: a host name or an IP address; ValueError otherwise."""
+    if not value:
+        raise ValueError("host is empty; name the broker (e.g. 'localhost' or '192.168.1.10')")
+    if "://" in value:
+        raise ValueError(
+            "host is a name or an address without a scheme ('broker.lan', not 'mqtt://broker.lan')"
+        )
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(value)
+        return value
+    name = value.removesuffix(".")
+    if len(name) > 253 or not all(_HOST_LABEL_RE.match(label) for label in name.split(".")):
+        hint = " (the port goes in `port`)" if ":" in value else ""
+        raise ValueError(f"host must be a host name or an IP address{hint}")
+    return value
+
+
 _TOPIC_BAD = frozenset("+#\0")
 
 
@@ -29,73 +51,80 @@ def _clean_id(text: str) -> str:
 class MqttConfig(StrictModel):
     """Where and how edgepose publishes over MQTT."""
 
-    host: str = Field("localhost", description="Broker host name or IP address.")
-    port: int = Field(1883, ge=1, le=65535, description="Broker TCP port (8883 is usual with TLS).")
-    client_id: str | None = Field(
+    host: Str = Field(
+        "localhost", description="Broker host name or IP address (no scheme, no port: the port is `port`)."
+    )
+    port: Int = Field(1883, ge=1, le=65535, description="Broker TCP port (8883 is usual with TLS).")
+    client_id: Str | None = Field(
         None, description="MQTT client id; empty means 'edgepose-<device_id>'. Must be unique per broker."
     )
-    keepalive_s: int = Field(
+    keepalive_s: Int = Field(
         30, ge=5, le=3600, description="Keepalive interval; the broker sends the last will after 1.5x this."
     )
-    device_id: str | None = Field(
+    device_id: Str | None = Field(
         None,
         description="Id in topics and in Home Assistant ([A-Za-z0-9_-]); empty means the host name.",
     )
-    device_name: str | None = Field(
+    device_name: Str | None = Field(
         None, description="Friendly device name shown in Home Assistant; empty means 'edgepose <device_id>'."
     )
-    topic_prefix: str = Field(
+    topic_prefix: Str = Field(
         "edgepose", min_length=1, description="First topic level: {prefix}/{device_id}/..."
     )
-    username: str | None = Field(None, description="Broker user name; empty for anonymous access.")
-    password_file: Path | None = Field(
+    username: Str | None = Field(None, description="Broker user name; empty for anonymous access.")
+    password_file: ConfigPath | None = Field(
         None,
         description="File whose first line is the broker password, read once at start (missing: error).",
     )
-    tls: bool = Field(False, description="Use TLS; also turned on by setting ca_file.")
-    ca_file: Path | None = Field(
+    tls: Bool = Field(False, description="Use TLS; also turned on by setting ca_file.")
+    ca_file: ConfigPath | None = Field(
         None, description="CA certificate (PEM) to verify the broker; empty: system CAs."
     )
-    cert_file: Path | None = Field(None, description="Client certificate (PEM) for mutual TLS.")
-    key_file: Path | None = Field(None, description="Private key (PEM) of cert_file.")
-    tls_insecure: bool = Field(
+    cert_file: ConfigPath | None = Field(None, description="Client certificate (PEM) for mutual TLS.")
+    key_file: ConfigPath | None = Field(None, description="Private key (PEM) of cert_file.")
+    tls_insecure: Bool = Field(
         False, description="Skip the broker host name check. Only for testing; never in production."
     )
-    qos_events: Literal[1, 2] = Field(
+    qos_events: Annotated[Literal[1, 2], IntOnly] = Field(
         1, description="QoS of event messages; at least 1 so the broker's PUBACK can clear the spool."
     )
-    pose_rate_hz: float = Field(
+    pose_rate_hz: Float = Field(
         5.0, ge=0.0, le=120.0, description="Most pose messages per second; 0 turns the pose topic off."
     )
-    pose_decimals: int = Field(
+    pose_decimals: Int = Field(
         4, ge=1, le=8, description="Decimals kept in landmark coordinates (4 = 0.1 pixel at 1000 px)."
     )
-    pose_world_landmarks: bool = Field(
+    pose_world_landmarks: Bool = Field(
         True, description="Include the 33 world landmarks (metres) in pose messages."
     )
-    stats_interval_s: float = Field(10.0, gt=0.0, description="Seconds between stats messages.")
-    reconnect_min_delay_s: int = Field(
+    stats_interval_s: Float = Field(10.0, gt=0.0, description="Seconds between stats messages.")
+    reconnect_min_delay_s: Int = Field(
         1, ge=1, le=60, description="First wait before reconnecting to the broker."
     )
-    reconnect_max_delay_s: int = Field(
+    reconnect_max_delay_s: Int = Field(
         3,
         ge=1,
         le=300,
         description="Longest wait between reconnect attempts (the wait doubles up to this); 3 s keeps the "
         "recovery after a broker restart under 5 s.",
     )
-    spool_max_events: int = Field(
+    spool_max_events: Int = Field(
         10000,
         ge=10,
         le=10_000_000,
         description="Most undelivered events kept; when full the oldest are dropped.",
     )
-    discovery: bool = Field(True, description="Publish Home Assistant MQTT device discovery.")
-    discovery_prefix: str = Field(
+    discovery: Bool = Field(True, description="Publish Home Assistant MQTT device discovery.")
+    discovery_prefix: Str = Field(
         "homeassistant",
         min_length=1,
         description="Home Assistant discovery prefix (its status topic is under it).",
     )
+
+    @field_validator("host")
+    @classmethod
+    def _host_form(cls, value: str) -> str:
+        return check_host(value)
 
     @field_validator("device_id")
     @classmethod
@@ -109,13 +138,6 @@ class MqttConfig(StrictModel):
     def _topic_chars(cls, value: str) -> str:
         if _TOPIC_BAD.intersection(value) or value.startswith("/") or value.endswith("/"):
             raise ValueError("a topic prefix may not contain '+', '#' or NUL, nor start or end with '/'")
-        return value
-
-    @field_validator("password_file", "ca_file", "cert_file", "key_file")
-    @classmethod
-    def _readable(cls, value: Path | None) -> Path | None:
-        if value is not None and not (value.is_file() and os.access(value, os.R_OK)):
-            raise ValueError(f"{value} is not a readable file")
         return value
 
     @model_validator(mode="after")
@@ -152,9 +174,9 @@ class MqttConfig(StrictModel):
         """
         if self.password_file is None:
             return None
+        from edgepose.config.files import read_password
+
         try:
-            text = self.password_file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"mqtt.password_file {self.password_file}: {exc.strerror}") from exc
-        lines = text.splitlines()
-        return lines[0] if lines else ""
+            return read_password(self.password_file)
+        except ConfigError as exc:
+            raise ConfigError(f"[mqtt] password_file: {exc}") from None

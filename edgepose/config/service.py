@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
-from edgepose.config.base import StrictModel
+from edgepose.config.base import ConfigPath, Float, StrictModel
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -19,18 +18,18 @@ class ServiceConfig(StrictModel):
         default="mqtt",
         description="Where results go: mqtt (the broker in [mqtt]) or stdout (JSON lines, for debugging).",
     )
-    state_directory: Path | None = Field(
+    state_directory: ConfigPath | None = Field(
         default=None,
         description=(
             "Where the event spool lives. Unset: $EDGEPOSE_STATE_DIRECTORY, else systemd's "
             "$STATE_DIRECTORY (/var/lib/edgepose), else the user cache."
         ),
     )
-    status_interval_s: float = Field(
+    status_interval_s: Float = Field(
         default=5.0, ge=1.0, le=3600.0, description="How often the systemd status line is updated, seconds."
     )
     log_level: LogLevel = Field(default="info", description="Least severe log level written.")
-    stall_warning_s: float = Field(
+    stall_warning_s: Float = Field(
         default=10.0,
         ge=1.0,
         le=3600.0,
