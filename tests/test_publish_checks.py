@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from edgepose.checks import CheckContext, Verdict, registered_checks
@@ -32,4 +33,29 @@ def test_spool_check(tmp_path: Path) -> None:
     for suffix in ("-wal", "-shm"):
         (tmp_path / "state" / f"{SPOOL_FILENAME}{suffix}").unlink(missing_ok=True)
     broken = check_spool(context(tmp_path / "state"))
-    assert broken.verdict is Verdict.WARN and "corrupt" in broken.detail
+    assert broken.verdict is Verdict.WARN and "moves it aside" in broken.detail
+
+
+def test_spool_check_sees_a_damaged_page_and_set_aside_rows(tmp_path: Path) -> None:
+    path = tmp_path / "state" / SPOOL_FILENAME
+    with EventSpool(path, max_events=100) as spool:
+        spool.append([(f"e{i}", "{}") for i in range(5)])
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO events (event_id, payload) VALUES ('bad', CAST(x'ff' AS TEXT))")
+    db.commit()
+    db.close()
+    with EventSpool(path, max_events=100) as spool:
+        spool.after(0, 100)  # sets the bad row aside
+    result = check_spool(context(tmp_path / "state", limit=100))
+    assert result.verdict is Verdict.OK
+    assert result.detail.endswith("; 1 undecodable events set aside (table quarantine)")
+    # A damaged page that reading the event count alone does not touch.
+    db = sqlite3.connect(path)
+    root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone()[0]
+    size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    with path.open("r+b") as handle:
+        handle.seek((root - 1) * size)
+        handle.write(b"\x0d\xff\xff" + b"\x5a" * 100)
+    damaged = check_spool(context(tmp_path / "state", limit=100))
+    assert damaged.verdict is Verdict.WARN and "is damaged" in damaged.detail

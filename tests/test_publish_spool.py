@@ -101,9 +101,9 @@ def test_corrupt_file_moved_aside(tmp_path: Path, caplog: pytest.LogCaptureFixtu
         assert spool.depth == 0
         spool.append([("a", "{}")])
         assert spool.depth == 1
-    aside = list(tmp_path.glob("s.sqlite3.corrupt-*"))
+    aside = list(tmp_path.glob("s.sqlite3.damaged-*"))
     assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not")
-    assert any("unreadable" in r.getMessage() for r in caplog.records)
+    assert any("was damaged" in r.getMessage() for r in caplog.records)
 
 
 def test_unusable_folder_is_a_config_error(tmp_path: Path) -> None:
