@@ -56,6 +56,12 @@ class HttpConfig(StrictModel):
         description="/healthz turns 503 when no frame was processed for this many seconds.",
     )
     kiosk_title: Str = Field(default="edgepose", max_length=80, description="Heading of the /kiosk screen.")
+    max_stream_viewers: Int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="Most clients on /stream.mjpg at once (and, counted apart, on /api/live); more get 503.",
+    )
 
     @field_validator("bind")
     @classmethod

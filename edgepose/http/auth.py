@@ -3,7 +3,8 @@
 The file has one `user:pbkdf2_sha256$ITERATIONS$SALT$HASH` line per user (salt and hash in
 base64); blank lines and lines starting with `#` are skipped. Make a line with
 `python -m edgepose.http.auth USER` (asks for the password twice). Plain-text passwords are
-refused, so a leaked file does not leak passwords.
+refused, so a leaked file does not leak passwords. PBKDF2 is slow on purpose; the server runs it
+in a worker thread (`check`), never on its event loop.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import hmac
 import secrets
 import sys
 import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,9 @@ from edgepose.errors import ConfigError
 SCHEME = "pbkdf2_sha256"
 DEFAULT_ITERATIONS = 200_000
 _MAX_CACHE = 64
+REMEMBER_S = 300.0  # a header that passed is trusted this long without hashing again
+FAILED_LOGIN_LIMIT = 10  # wrong credentials from one client within the window before it must wait
+FAILED_LOGIN_WINDOW_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +100,29 @@ def load_password_file(path: Path) -> dict[str, PasswordHash]:
 
 
 class BasicAuth:
-    """Checks `Authorization: Basic` headers; remembers headers that passed, since PBKDF2 is slow."""
+    """Checks `Authorization: Basic` headers against the users' PBKDF2 hashes.
 
-    def __init__(self, users: dict[str, PasswordHash]) -> None:
+    An unknown user costs the same PBKDF2 as a known one (a dummy hash), so the answer time does
+    not tell which user names exist. Headers that passed are remembered for `remember_s` as a
+    keyed digest (never the password), so a kiosk page polling every second pays for one hash.
+    """
+
+    def __init__(
+        self,
+        users: dict[str, PasswordHash],
+        *,
+        remember_s: float = REMEMBER_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._users = users
-        self._good: set[bytes] = set()
+        iterations = max((h.iterations for h in users.values()), default=DEFAULT_ITERATIONS)
+        key_bytes = max((len(h.key) for h in users.values()), default=32)
+        dummy_salt = secrets.token_bytes(16)
+        self._dummy = PasswordHash(iterations, dummy_salt, secrets.token_bytes(key_bytes))
+        self._digest_key = secrets.token_bytes(32)  # per process: a digest is useless anywhere else
+        self._remember_s = remember_s
+        self._clock = clock
+        self._good: dict[bytes, float] = {}  # keyed digest of a header -> when it stops counting
         self._lock = threading.Lock()
 
     @classmethod
@@ -105,27 +130,94 @@ class BasicAuth:
         """Load the users of a password file."""
         return cls(load_password_file(path))
 
+    def _digest(self, header: str) -> bytes:
+        return hmac.new(self._digest_key, header.encode("utf-8", "surrogateescape"), hashlib.sha256).digest()
+
+    def remembered(self, header: str | None) -> bool:
+        """Whether this header passed `check` within the last `remember_s` (cheap: no PBKDF2)."""
+        if not header:
+            return False
+        digest = self._digest(header)
+        with self._lock:
+            until = self._good.get(digest)
+            if until is None:
+                return False
+            if until > self._clock():
+                return True
+            del self._good[digest]
+            return False
+
     def check(self, header: str | None) -> bool:
-        """Whether an Authorization header value carries a known user and the right password."""
+        """Whether an Authorization header carries a known user and the right password (runs PBKDF2)."""
+        if self.remembered(header):
+            return True
         if not header or not header.startswith("Basic "):
             return False
-        digest = hashlib.sha256(header.encode()).digest()
-        with self._lock:
-            if digest in self._good:
-                return True
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return False
         user, sep, password = decoded.partition(":")
         known = self._users.get(user)
-        if not sep or known is None or not known.matches(password):
+        # The same work whether or not the user exists (and whether or not the colon was there).
+        matches = (known or self._dummy).matches(password)
+        if not sep or known is None or not matches:
             return False
         with self._lock:
             if len(self._good) >= _MAX_CACHE:
-                self._good.clear()
-            self._good.add(digest)
+                now = self._clock()
+                self._good = {d: t for d, t in self._good.items() if t > now}
+                if len(self._good) >= _MAX_CACHE:
+                    self._good.clear()
+            self._good[self._digest(header)] = self._clock() + self._remember_s
         return True
+
+
+class FailedLogins:
+    """Counts wrong credentials per client; past `limit` within `window_s`, the client waits.
+
+    Bounded: the least recently failing clients are forgotten first, so a flood of addresses
+    cannot grow it without end.
+    """
+
+    def __init__(
+        self,
+        limit: int = FAILED_LOGIN_LIMIT,
+        window_s: float = FAILED_LOGIN_WINDOW_S,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = 1024,
+    ) -> None:
+        self._limit = limit
+        self._window_s = window_s
+        self._clock = clock
+        self._max_clients = max_clients
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def retry_after_s(self, client: str) -> float:
+        """0 when the client may try; else the seconds until its oldest counted failure expires."""
+        with self._lock:
+            times = self._failures.get(client)
+            if times is None:
+                return 0.0
+            now = self._clock()
+            while times and now - times[0] >= self._window_s:
+                times.popleft()
+            if not times:
+                del self._failures[client]
+                return 0.0
+            return self._window_s - (now - times[0]) if len(times) >= self._limit else 0.0
+
+    def failed(self, client: str) -> bool:
+        """Count a failure; True when this one reached the limit (worth one log line)."""
+        with self._lock:
+            times = self._failures.pop(client, None) or deque()
+            times.append(self._clock())
+            self._failures[client] = times  # most recent last
+            while len(self._failures) > self._max_clients:
+                self._failures.popitem(last=False)
+            return len(times) == self._limit
 
 
 def main(argv: list[str] | None = None) -> int:

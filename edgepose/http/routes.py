@@ -11,6 +11,7 @@ import concurrent.futures
 import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -21,7 +22,7 @@ from aiohttp import web
 from edgepose.config.http import HttpConfig
 from edgepose.http import views
 from edgepose.http.annotate import annotate, encode_jpeg
-from edgepose.http.auth import BasicAuth
+from edgepose.http.auth import BasicAuth, FailedLogins
 from edgepose.http.hub import PreviewHub, Snapshot
 from edgepose.http.metrics import CONTENT_TYPE, make_registry, render
 
@@ -69,11 +70,16 @@ class Routes:
         auth: BasicAuth | None,
         device_id: str,
         boot_id: str,
+        hasher: concurrent.futures.Executor | None = None,
     ) -> None:
         self._config = config
         self._hub = hub
         self._encoder = encoder
         self._auth = auth
+        self._hasher = hasher  # PBKDF2 runs here, never on the event loop (None: the loop's default)
+        self._failed_logins = FailedLogins()
+        self._streams = 0  # open /stream.mjpg responses
+        self._lives = 0  # open /api/live responses
         self._device_id = device_id
         self._boot_id = boot_id
         self._assets = load_static()
@@ -141,8 +147,8 @@ class Routes:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         auth = None if request.path in _OPEN_PATHS else self._auth
-        if auth is not None and not auth.check(request.headers.get("Authorization")):
-            raise web.HTTPUnauthorized(headers={"WWW-Authenticate": _CHALLENGE})
+        if auth is not None:
+            await self._authenticate(auth, request)
         response = await handler(request)
         if not response.prepared:
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -151,6 +157,25 @@ class Routes:
             if response.content_type == "text/html":
                 response.headers.setdefault("Content-Security-Policy", _CSP)
         return response
+
+    async def _authenticate(self, auth: BasicAuth, request: web.Request) -> None:
+        """Pass, or raise 401 (wrong or no credentials) or 429 (too many wrong ones from this client)."""
+        header = request.headers.get("Authorization")
+        if auth.remembered(header):  # checked before the limit: a kiosk behind the same NAT keeps working
+            return
+        client = request.remote or "unknown"
+        wait_s = self._failed_logins.retry_after_s(client)
+        if wait_s > 0:
+            raise web.HTTPTooManyRequests(
+                headers={"Retry-After": str(math.ceil(wait_s))}, text="too many failed logins; wait"
+            )
+        if header is not None:
+            loop = asyncio.get_running_loop()
+            if await loop.run_in_executor(self._hasher, auth.check, header):
+                return
+            if self._failed_logins.failed(client):
+                log.warning("http: %s sent wrong credentials too often; it has to wait", client)
+        raise web.HTTPUnauthorized(headers={"WWW-Authenticate": _CHALLENGE})
 
     # ---- pages and assets -----------------------------------------------------------------------
 
@@ -206,7 +231,22 @@ class Routes:
             raise web.HTTPServiceUnavailable(text="no frame processed yet")
         return web.Response(body=jpeg, headers={"Content-Type": "image/jpeg"})
 
+    def _refuse_beyond(self, open_now: int, what: str) -> None:
+        if open_now >= self._config.max_stream_viewers:
+            raise web.HTTPServiceUnavailable(
+                headers={"Retry-After": "5"},
+                text=f"{what}: {self._config.max_stream_viewers} viewers already (http.max_stream_viewers)",
+            )
+
     async def _stream(self, request: web.Request) -> web.StreamResponse:
+        self._refuse_beyond(self._streams, "/stream.mjpg")
+        self._streams += 1
+        try:
+            return await self._serve_stream(request)
+        finally:
+            self._streams -= 1
+
+    async def _serve_stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={
                 "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}",
@@ -264,6 +304,14 @@ class Routes:
     # ---- live updates (server-sent events) ------------------------------------------------------
 
     async def _live(self, request: web.Request) -> web.StreamResponse:
+        self._refuse_beyond(self._lives, "/api/live")
+        self._lives += 1
+        try:
+            return await self._serve_live(request)
+        finally:
+            self._lives -= 1
+
+    async def _serve_live(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",

@@ -14,6 +14,7 @@ import os
 import threading
 import uuid
 from types import TracebackType
+from typing import Any
 
 from edgepose.config.http import HttpConfig, is_loopback_bind
 from edgepose.errors import ConfigError, EdgeposeError
@@ -21,6 +22,7 @@ from edgepose.errors import ConfigError, EdgeposeError
 try:
     import prometheus_client  # noqa: F401  (checked here so the message names the extra)
     from aiohttp import web
+    from aiohttp.http_exceptions import HttpProcessingError
 except ModuleNotFoundError as exc:
     raise ConfigError(
         f"[http] enabled needs the http extra ({exc.name} is not installed): pip install 'edgepose[http]'"
@@ -41,6 +43,23 @@ class HttpServerError(EdgeposeError):
     exit_code = os.EX_UNAVAILABLE  # 69: systemd may retry; the port may be free next time
 
 
+class ClientErrorLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's server log, where a malformed request is the client's problem, not the server's.
+
+    aiohttp answers a request it cannot parse (a header over 8190 bytes, bad syntax) with 400 and
+    logs it as an ERROR with a traceback; here that is one debug line. Real errors stay errors.
+    """
+
+    def exception(self, msg: object, *args: object, exc_info: object = True, **kwargs: Any) -> None:
+        """Log an exception, or one debug line when the client sent a malformed request."""
+        if isinstance(exc_info, HttpProcessingError) and exc_info.code < 500:
+            client = args[0] if args else "a client"  # aiohttp passes the remote address
+            reason = str(exc_info.message).strip().splitlines()[0]
+            log.debug("http: answered %s to a malformed request from %s: %s", exc_info.code, client, reason)
+            return
+        self.logger.exception(msg, *args, exc_info=exc_info, **kwargs)
+
+
 class PreviewServer:
     """Owns the server thread, its event loop and the encoder thread."""
 
@@ -58,6 +77,8 @@ class PreviewServer:
         self._error: BaseException | None = None
         self._port = 0
         self._encoder = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="edgepose-http-encode")
+        # One thread: a flood of logins costs one core of PBKDF2 at most, and the loop stays free.
+        self._hasher = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="edgepose-http-auth")
 
     @property
     def port(self) -> int:
@@ -107,6 +128,7 @@ class PreviewServer:
                 log.warning("http server thread did not stop within %.1f s", timeout_s)
         self._thread = None
         self._encoder.shutdown(wait=True, cancel_futures=True)
+        self._hasher.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> PreviewServer:
         self.start()
@@ -144,9 +166,16 @@ class PreviewServer:
             auth=self._auth,
             device_id=self._device_id,
             boot_id=uuid.uuid4().hex,
+            hasher=self._hasher,
         )
         self._routes = routes
-        runner = web.AppRunner(routes.app(), handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        runner = web.AppRunner(
+            routes.app(),
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=1.0,
+            logger=ClientErrorLog(logging.getLogger("aiohttp.server"), {}),
+        )
         await runner.setup()
         self._runner = runner
         try:
