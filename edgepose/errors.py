@@ -33,3 +33,9 @@ class ModelError(EdgeposeError):
     """A model file that is missing, corrupt or of the wrong shape."""
 
     exit_code = os.EX_UNAVAILABLE  # 69
+
+
+class OutputError(EdgeposeError):
+    """An output file or folder that cannot be created or written (`--annotate DIR`)."""
+
+    exit_code = os.EX_CANTCREAT  # 73

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from edgepose import __version__
+from edgepose.cli._image_header import apply_opencv_limit
 from edgepose.errors import EdgeposeError
 
 log = logging.getLogger("edgepose")
@@ -40,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run one subcommand, map user-facing errors to one stderr line and an exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    apply_opencv_limit()  # before anything decodes an image: OpenCV reads the limit once
     if not logging.getLogger().handlers:
         level = logging.WARNING - 10 * min(int(args.verbose), 2)
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)

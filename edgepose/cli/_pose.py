@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from edgepose.errors import InputError, UsageError
+from edgepose.cli._image_header import OPENCV_LIMIT_VARIABLE, declared_size, pixel_limit
+from edgepose.errors import InputError, OutputError, UsageError
 from edgepose.types import ImageArray, ModelVariant, Pose, Precision, RunningMode
+
+log = logging.getLogger(__name__)
 
 JSON_DECIMALS = 6
 
@@ -101,17 +106,50 @@ def pose_json(pose: Pose, with_track: bool) -> dict[str, Any]:
 
 
 def read_image(path: Path) -> ImageArray:
-    """An RGB image from a file, or a UsageError (missing) / InputError (not an image)."""
+    """An RGB image from a file, or a UsageError (missing) / InputError (not an image, too large).
+
+    The size the header declares is checked before decoding: a small file can declare a huge image.
+    """
     import cv2
     import numpy as np
 
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     data = np.fromfile(str(path), dtype=np.uint8)
+    size = declared_size(data[:65536].tobytes())
+    limit = pixel_limit()
+    if size is not None and size.pixels > limit:
+        raise InputError(
+            f"{path}: {size.width_px}x{size.height_px} is {size.pixels / 1e6:.0f} megapixels, over the limit "
+            f"of {limit / 1e6:.0f} (${OPENCV_LIMIT_VARIABLE} sets it)"
+        )
     bgr = cast(ImageArray | None, cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None)
     if bgr is None:
-        raise InputError(f"not an image: {path}")
+        raise InputError(f"not an image (or over ${OPENCV_LIMIT_VARIABLE} pixels): {path}")
     return cast(ImageArray, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+def annotate_folder(path: Path) -> Path:
+    """The `--annotate` folder, made and proven writable now (before models load); else OutputError."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".edgepose-probe-"):
+            pass
+    except OSError as exc:
+        raise OutputError(f"--annotate {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def write_annotated(target: Path, image_rgb: ImageArray) -> None:
+    """Write one annotated image; OutputError when it cannot be written (disk full, folder gone)."""
+    import cv2
+
+    try:
+        written = bool(cv2.imwrite(str(target), cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)))
+    except cv2.error as exc:
+        raise OutputError(f"--annotate: cannot write {target}: {exc}") from None
+    if not written:
+        raise OutputError(f"--annotate: cannot write {target}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +161,15 @@ class VideoFrame:
     image: ImageArray
 
 
+_SKIP_TRIES = 8  # reads tried past a frame that fails to decode before the file counts as ended
+
+
 def read_video(path: Path, max_frames: int = 0) -> Iterator[VideoFrame]:
-    """RGB frames of a video file (timestamps from its frame rate), or UsageError/InputError."""
+    """RGB frames of a video file (timestamps from its frame rate), or UsageError/InputError.
+
+    A damaged or truncated file is read as far as it goes, with one warning at the end saying how
+    many of the frames its container declares were decoded.
+    """
     import cv2
 
     if not path.is_file() and "%" not in path.name:
@@ -133,11 +178,22 @@ def read_video(path: Path, max_frames: int = 0) -> Iterator[VideoFrame]:
     try:
         if not capture.isOpened():
             raise InputError(f"not a video: {path}")
+        width, height = (
+            int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
+        if width * height > pixel_limit():
+            raise InputError(f"{path}: {width}x{height} frames are over the pixel limit of {pixel_limit()}")
         fps = float(capture.get(cv2.CAP_PROP_FPS))
+        declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         frame_ms = 1000.0 / fps if 0.0 < fps <= 1000.0 else 1000.0 / 30.0
-        index = 0
+        index = failed = 0
         while max_frames <= 0 or index < max_frames:
             ok, bgr = capture.read()
+            tries = 0
+            while not ok and index + failed < declared and tries < _SKIP_TRIES:
+                failed, tries = failed + 1, tries + 1  # a frame that does not decode: try the next
+                ok, bgr = capture.read()
             if not ok:
                 break
             rgb = cast(ImageArray, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
@@ -145,5 +201,13 @@ def read_video(path: Path, max_frames: int = 0) -> Iterator[VideoFrame]:
             index += 1
         if index == 0:
             raise InputError(f"no frames could be decoded from {path}")
+        complete = max_frames > 0 and index >= max_frames
+        if not complete and (failed or 0 < index < declared):
+            log.warning(
+                "%s: decoded %d of the %d frames the file declares: it is damaged or truncated",
+                path,
+                index,
+                declared,
+            )
     finally:
         capture.release()

@@ -7,7 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from edgepose.cli._pose import add_pose_arguments, pose_json, pose_options, read_image
+from edgepose.cli._pose import (
+    add_pose_arguments,
+    annotate_folder,
+    pose_json,
+    pose_options,
+    read_image,
+    write_annotated,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -21,8 +28,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the IMAGE-mode pipeline on each image and print its JSON line."""
-    import cv2
-
     from edgepose.draw import draw_result
     from edgepose.pose.landmarker import PoseLandmarker
     from edgepose.types import RunningMode
@@ -33,8 +38,7 @@ def run(args: argparse.Namespace) -> int:
         if not path.is_file():
             read_image(path)
     first = read_image(images[0])
-    if args.annotate is not None:
-        args.annotate.mkdir(parents=True, exist_ok=True)
+    annotate = annotate_folder(args.annotate) if args.annotate is not None else None
     with PoseLandmarker(options) as landmarker:
         for index, path in enumerate(images):
             image = first if index == 0 else read_image(path)
@@ -45,9 +49,7 @@ def run(args: argparse.Namespace) -> int:
                 "height": result.height,
                 "poses": [pose_json(p, with_track=False) for p in result.poses],
             }
-            print(json.dumps(line), flush=True)  # noqa: T201
-            if args.annotate is not None:
-                drawn = draw_result(image, result)
-                target = args.annotate / (path.stem + ".png")
-                cv2.imwrite(str(target), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+            print(json.dumps(line, allow_nan=False), flush=True)  # noqa: T201
+            if annotate is not None:
+                write_annotated(annotate / (path.stem + ".png"), draw_result(image, result))
     return 0

@@ -8,7 +8,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from edgepose.cli._pose import add_pose_arguments, pose_json, pose_options, read_video
+from edgepose.cli._pose import (
+    add_pose_arguments,
+    annotate_folder,
+    pose_json,
+    pose_options,
+    read_video,
+    write_annotated,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -25,8 +32,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the VIDEO-mode pipeline over the clip and print a JSON line per frame."""
-    import cv2
-
     from edgepose.draw import draw_result
     from edgepose.pose.landmarker import PoseLandmarker
     from edgepose.types import RunningMode
@@ -34,8 +39,7 @@ def run(args: argparse.Namespace) -> int:
     options = pose_options(args, RunningMode.VIDEO)
     frames = read_video(args.video, args.max_frames)
     first = next(frames)  # a bad file fails here, before any model is loaded
-    if args.annotate is not None:
-        args.annotate.mkdir(parents=True, exist_ok=True)
+    annotate = annotate_folder(args.annotate) if args.annotate is not None else None
     with PoseLandmarker(options) as landmarker:
         for frame in itertools.chain([first], frames):
             result = landmarker.detect_for_video(frame.image, frame.timestamp_ms)
@@ -46,9 +50,7 @@ def run(args: argparse.Namespace) -> int:
                 "height": result.height,
                 "poses": [pose_json(p, with_track=True) for p in result.poses],
             }
-            print(json.dumps(line), flush=True)  # noqa: T201
-            if args.annotate is not None:
-                drawn = draw_result(frame.image, result)
-                target = args.annotate / f"frame_{frame.index:06d}.jpg"
-                cv2.imwrite(str(target), cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+            print(json.dumps(line, allow_nan=False), flush=True)  # noqa: T201
+            if annotate is not None:
+                write_annotated(annotate / f"frame_{frame.index:06d}.jpg", draw_result(frame.image, result))
     return 0

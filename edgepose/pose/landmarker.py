@@ -36,7 +36,7 @@ from edgepose.pose.landmarker_options import (
     resolve_model_paths,
 )
 from edgepose.pose.landmarks import AUX_SLICE, NUM_POSE_LANDMARKS, LandmarkModel, RoiLandmarks
-from edgepose.pose.model_io import InterpreterLike
+from edgepose.pose.model_io import InterpreterLike, NonFiniteGuard
 from edgepose.pose.model_prune import without_segmentation
 from edgepose.pose.roi import object_scale_px, roi_from_keypoints
 from edgepose.pose.smoothing import smooth_segmentation
@@ -100,6 +100,7 @@ class PoseLandmarker:
         factory = options.interpreter_factory or self._default_factory
         self.detector = PoseDetector(factory(detector_path), options.min_pose_detection_confidence)
         self.landmark_model = LandmarkModel(factory(landmark_path))
+        self._guard = NonFiniteGuard(f"{detector_path.name} / {landmark_path.name}")
         self._tracks: list[Track] = []
         self._ids = TrackIds()
         self._frames_since_detection = 0
@@ -218,7 +219,9 @@ class PoseLandmarker:
         with clock.stage("detector"):
             self.detector.io.invoke()
         with clock.stage("post"):
-            detections = self.detector.postprocess(pad)
+            detections = [
+                d for d in self.detector.postprocess(pad) if self._guard.finite(d.score, d.keypoints)
+            ]
             self.detector_runs += 1
             self._frames_since_detection = 0
             rois = [roi_from_keypoints(d.keypoints[:2], width, height) for d in detections]
@@ -258,7 +261,8 @@ class PoseLandmarker:
                     continue
                 track.missed_frames = 0
                 out = model.postprocess(track.roi, width, height, self.options.output_segmentation_masks)
-            outputs.append((track, out))
+            if self._guard.finite(out.presence, out.landmarks, out.world):  # else the track ends here
+                outputs.append((track, out))
         with clock.stage("post"):
             poses = self._finish(outputs, timestamp_ms, width, height, tracking)
             self._keep_held(held, width, height)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -10,6 +11,8 @@ import numpy.typing as npt
 
 from edgepose.errors import ModelError
 from edgepose.types import FloatArray, ImageArray
+
+log = logging.getLogger(__name__)
 
 
 def quantize_image(
@@ -28,6 +31,27 @@ def quantize_image(
 def dequantize(raw: npt.NDArray[Any], scale: float, zero: int) -> FloatArray:
     """Quantized values back to float32: (q - zero) * scale."""
     return ((raw.astype(np.float32) - np.float32(zero)) * np.float32(scale)).astype(np.float32)
+
+
+class NonFiniteGuard:
+    """Tells whether model outputs are finite numbers, and warns (once per model) when they are not.
+
+    A damaged or badly converted model can output NaN or inf; a pose made of those would crash the
+    ROI geometry downstream and make JSON invalid, so it is dropped instead.
+    """
+
+    def __init__(self, model_name: str) -> None:
+        self._model_name = model_name
+        self.dropped = 0
+
+    def finite(self, *values: npt.ArrayLike) -> bool:
+        """True when every value is finite; else counts the drop and warns the first time."""
+        if all(np.isfinite(np.asarray(v, dtype=np.float64)).all() for v in values):
+            return True
+        self.dropped += 1
+        if self.dropped == 1:
+            log.warning("%s gave NaN or infinite outputs: dropping those poses", self._model_name)
+        return False
 
 
 class InterpreterLike(Protocol):

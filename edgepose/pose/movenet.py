@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgepose.errors import ModelError
+from edgepose.pose.model_io import NonFiniteGuard
 from edgepose.skeleton import CocoKeypoint, SkeletonKind
 from edgepose.types import FloatArray, ImageArray, Pose, PoseResult, Rect, StageTimings
 
@@ -200,6 +201,7 @@ class MoveNetPoseEstimator:
             interpreter_factory = make_interpreter
         self._options = options
         self._interpreter: Any = interpreter_factory(options.model_path)
+        self._guard = NonFiniteGuard(options.model_path.name)
         inp = self._interpreter.get_input_details()[0]
         out = self._interpreter.get_output_details()[0]
         shape = tuple(int(v) for v in inp["shape"])
@@ -230,6 +232,8 @@ class MoveNetPoseEstimator:
         self._interpreter.invoke()
         t2 = time.perf_counter()
         keypoints = decode_keypoints(self._interpreter.get_tensor(self._output_index), crop)
+        if not self._guard.finite(keypoints):
+            keypoints = np.zeros_like(keypoints)  # scores 0: no pose, and the next crop is the whole frame
         t3 = time.perf_counter()
         timings = StageTimings(
             preprocess_ms=(t1 - t0) * 1e3,

@@ -32,6 +32,7 @@ class OpenCVSource(SourceBase):
         self._pass_index = 0  # frame number within the current pass over a file
         self._loop_base = 0  # frames of the file's earlier passes (loop = true)
         self._index = 0
+        self._declared_frames = 0  # what the file's container says it holds (0: unknown)
         self._monotonic = StrictlyIncreasing()
 
     @property
@@ -78,6 +79,7 @@ class OpenCVSource(SourceBase):
         if kind is SourceKind.FILE:
             media_fps = float(cap.get(cv2.CAP_PROP_FPS))
             self._fps = media_fps if 0.0 < media_fps < _MAX_SANE_FPS else self._settings.fps
+            self._declared_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self._cap = cap
         self._pass_index = 0
         log.info("opened %s (%.1f fps)", self._uri.text, self._fps)
@@ -87,6 +89,14 @@ class OpenCVSource(SourceBase):
         if self._cap is None:
             raise SourceError(f"{self._uri.text}: not open")
         ok, bgr = self._cap.read()
+        if not ok and self._uri.kind is SourceKind.FILE and 0 < self._pass_index < self._declared_frames:
+            # A damaged or truncated file ends early, silently in OpenCV: say so once per pass.
+            log.warning(
+                "%s: decoded %d of the %d frames the file declares: it is damaged or truncated",
+                self._uri.text,
+                self._pass_index,
+                self._declared_frames,
+            )
         if not ok and self._uri.kind is SourceKind.FILE and self._settings.loop and self._pass_index > 0:
             self._loop_base += self._pass_index
             self.open()
