@@ -123,7 +123,13 @@ def read_image(path: Path) -> ImageArray:
             f"{path}: {size.width_px}x{size.height_px} is {size.pixels / 1e6:.0f} megapixels, over the limit "
             f"of {limit / 1e6:.0f} (${OPENCV_LIMIT_VARIABLE} sets it)"
         )
-    bgr = cast(ImageArray | None, cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None)
+    # OpenCV would print its own lines about a file it refuses; the one line below says it all.
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        bgr = cast(ImageArray | None, cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if bgr is None:
         raise InputError(f"not an image (or over ${OPENCV_LIMIT_VARIABLE} pixels): {path}")
     return cast(ImageArray, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))

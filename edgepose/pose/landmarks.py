@@ -69,8 +69,11 @@ def refine_from_heatmap(
     hm_h, hm_w, channels = heatmap.shape
     count = min(channels, landmarks.shape[0])
     out = landmarks.copy()
-    col = (landmarks[:count, 0] * hm_w).astype(np.int64)
-    row = (landmarks[:count, 1] * hm_h).astype(np.int64)
+    # A damaged model's NaN casts to a huge negative index, which `inside` rejects; the pose is
+    # dropped later (NonFiniteGuard), so numpy's warning about the cast would only be noise.
+    with np.errstate(invalid="ignore"):
+        col = (landmarks[:count, 0] * hm_w).astype(np.int64)
+        row = (landmarks[:count, 1] * hm_h).astype(np.int64)
     # int() truncates towards zero, as the C++ cast does, so slightly negative points still refine.
     # MediaPipe compares the column (not the row) with the height; rows past the bottom then get a
     # partial or empty window. Matched on purpose: this is the reference's behaviour.

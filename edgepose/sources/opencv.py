@@ -97,6 +97,7 @@ class OpenCVSource(SourceBase):
                 self._pass_index,
                 self._declared_frames,
             )
+            self._declared_frames = 0  # once: reads after the end must not repeat it
         if not ok and self._uri.kind is SourceKind.FILE and self._settings.loop and self._pass_index > 0:
             self._loop_base += self._pass_index
             self.open()
