@@ -131,7 +131,7 @@ def read_image(path: Path) -> ImageArray:
     finally:
         cv2.utils.logging.setLogLevel(level)
     if bgr is None:
-        raise InputError(f"not an image (or over ${OPENCV_LIMIT_VARIABLE} pixels): {path}")
+        raise InputError(f"not an image: {path} (or one over ${OPENCV_LIMIT_VARIABLE} pixels)")
     return cast(ImageArray, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
 
 
