@@ -25,7 +25,14 @@ from edgepose.notify import Notifier
 from edgepose.publish.base import Publisher
 from edgepose.service_lifecycle import Heartbeat, install_signals, quietly
 from edgepose.service_reload import apply_overrides, changed_sections, reload_config
-from edgepose.service_stages import ActivityStage, FrameObserver, Pipeline, SourceListener, build_pipeline
+from edgepose.service_stages import (
+    ActivityStage,
+    FrameObserver,
+    Pipeline,
+    SourceListener,
+    StagedReload,
+    build_pipeline,
+)
 from edgepose.service_stats import Meter, read_cpu_temp_c
 from edgepose.sources import END, FrameFeed, make_feed
 from edgepose.types import ActivityState, Event, Frame, PoseResult, ServiceStats, SourceState
@@ -329,35 +336,50 @@ class Service:
         )
 
     def _apply(self, new: Config) -> list[str]:
-        """Rebuild the parts whose config section changed (each built before the old one closes)."""
+        """Build every stage the change needs, then swap them all; on any failure nothing changes."""
         old = self.config
         changed = changed_sections(old, new)
-        if "model" in changed:
-            pipeline = self._pipeline_factory(new.model)  # build first: a failure keeps the old one
+        staged = self._build_stages(new, old, changed)  # raises, having closed what it built
+        if staged.pipeline is not None:
             if self._pipeline is not None:
-                self._pipeline.close()
-            self._pipeline = pipeline
-        if "activity" in changed:
-            self._activity = build_activity(new.activity, self._event_id_prefix())
-        if "mqtt" in changed or ("service" in changed and new.service.publish != old.service.publish):
-            publisher = self._publisher_factory(new)
+                quietly(self._pipeline.close)
+            self._pipeline = staged.pipeline
+        if staged.activity is not None:
+            self._activity = staged.activity
+        if staged.publisher is not None:
             if self._publisher is not None:
-                self._publisher.close(timeout_s=1.5)
-            publisher.start()
-            self._publisher = publisher
+                previous = self._publisher
+                quietly(lambda: previous.close(timeout_s=1.5))
+            staged.publisher.start()
+            self._publisher = staged.publisher
         if "service" in changed:
             logging.getLogger().setLevel(new.service.log_level.upper())
-        if "source" in changed:
+        if staged.feed is not None:
             if self._feed is not None:
                 self._feed.close(timeout_s=1.0)
-            self._feed = make_feed(new.source)
+            self._feed = staged.feed
             self._feed.start(open_now=False)
             # A new source is a new video: its clock may start again, and its people are new.
             if self._pipeline is not None:
                 self._pipeline.reset()
-            if "activity" not in changed:
-                self._activity = build_activity(new.activity, self._event_id_prefix())
         if "http" in changed:
             log.warning("[http] changes take effect after a restart")
         self.config = new
         return changed
+
+    def _build_stages(self, new: Config, old: Config, changed: list[str]) -> StagedReload:
+        """The new stages a reload needs, none started or swapped in yet."""
+        staged = StagedReload()
+        try:
+            if "model" in changed:
+                staged.pipeline = self._pipeline_factory(new.model)
+            if "activity" in changed or "source" in changed:
+                staged.activity = build_activity(new.activity, self._event_id_prefix())
+            if "mqtt" in changed or ("service" in changed and new.service.publish != old.service.publish):
+                staged.publisher = self._publisher_factory(new)
+            if "source" in changed:
+                staged.feed = make_feed(new.source)
+        except BaseException:
+            staged.discard()
+            raise
+        return staged

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from edgepose.config.model import ModelConfig
+from edgepose.publish.base import Publisher
+from edgepose.service_lifecycle import quietly
+from edgepose.sources import FrameFeed
 from edgepose.types import ActivityState, Event, Frame, PoseResult, RunningMode, ServiceStats, SourceState
 
 if TYPE_CHECKING:
@@ -84,3 +87,21 @@ def build_pipeline(config: ModelConfig) -> Pipeline:
         "models: %s %s %s on %s", config.family, config.variant, config.precision, accelerator.describe()
     )
     return Pipeline(landmarker=estimator, accelerator=accelerator, accelerator_name=name)
+
+
+@dataclass
+class StagedReload:
+    """Stages built for a reload and not yet in use; `discard` closes them when the reload fails."""
+
+    pipeline: Pipeline | None = None
+    activity: ActivityStage | None = None
+    publisher: Publisher | None = None
+    feed: FrameFeed | None = None
+
+    def discard(self) -> None:
+        """Close whatever was built."""
+        if self.pipeline is not None:
+            quietly(self.pipeline.close)
+        if self.publisher is not None:
+            publisher = self.publisher
+            quietly(lambda: publisher.close(timeout_s=0.0))
