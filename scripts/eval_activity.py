@@ -1,6 +1,6 @@
 """Measure the activity rules: generated clips (with truth) and recorded pipeline output of real footage.
 
-Prints Markdown tables (the README's activity section is pasted from this output):
+Prints Markdown tables (docs/activity.md's tables are this output):
 repetition counts, falls and fall look-alikes, gestures, held-out posture samples, events on the
 recorded landmark streams in tests/data/activity/, and the engine's cost per frame per person.
 
