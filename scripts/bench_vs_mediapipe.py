@@ -116,7 +116,7 @@ def bench_variant(
     # The model as MediaPipe ships it (with the segmentation head edgepose prunes), timed on the
     # same crops, so "frame / invoke" can be given against both models.
     shipped = make_interpreter(
-        model_path(ModelRole.LANDMARK, ModelVariant(variant), Precision.FLOAT), threads
+        model_path(ModelRole.LANDMARK, ModelVariant(variant), Precision.FLOAT, masks=True), threads
     )
     shipped_input = shipped.get_input_details()[0]["index"]
     crops: list[Any] = []

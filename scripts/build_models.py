@@ -3,6 +3,7 @@
 
     python scripts/build_models.py --precision float   # fetch + verify into the cache (CI, first use)
     python scripts/build_models.py --precision int8    # quantize into models/ (needs the `build` extra)
+    python scripts/build_models.py --precision nomask  # only cut the mask heads off again (no quantizing)
 
 Float: the landmark models come from the npm package @mediapipe/pose, the detector from the PyPI
 `mediapipe` wheel (the one the MediaPipe 0.10.21 reference uses; the npm detector differs and is
@@ -16,6 +17,13 @@ the calibration media, with flips, rotation and scale jitter) and quantized with
 twice: a CPU model (int8 body; float input/output, stem and heads, see float_ops) and a
 full-integer model for edgetpu_compiler. models/manifest.json records sources, digests, recipes,
 calibration set and tool versions.
+
+No mask: every landmark model also gets a copy without its segmentation output
+(tools.modelbuild.pruning; identical landmarks, less work), which the runtime picks unless masks
+are asked for. float: `pose_landmark_{variant}_nomask.tflite` next to the fetched files in the
+cache, checked against the manifest's `float_nomask` digests. int8: the quantizer's landmark model
+is written as `..._int8_masks.tflite` (git-ignored, not shipped: it would double models/) and the
+committed `pose_landmark_{variant}_int8.tflite` is cut from it.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ sys.path.insert(0, str(REPO))
 
 from edgepose.errors import EdgeposeError  # noqa: E402
 from edgepose.inference.model_fetch import FLOAT_SOURCES, NPM_DETECTOR, fetch_float  # noqa: E402
-from edgepose.inference.models import float_models_dir  # noqa: E402
+from edgepose.inference.models import MASKS, NOMASK, float_models_dir, read_manifest  # noqa: E402
 
 log = logging.getLogger("build_models")
 
@@ -374,7 +382,8 @@ def build_int8(variants: list[str], out_dir: Path, float_dir: Path, media: Path)
         ):
             t1 = time.monotonic()
             data = quantize(scoped, recipe, samples, input_name)
-            path = out_dir / f"{stem}{suffix}.tflite"
+            masks = MASKS if stem.startswith("pose_landmark") and suffix == "_int8" else ""
+            path = out_dir / f"{stem}{suffix}{masks}.tflite"
             path.write_bytes(data)
             print(
                 f"build_models: wrote {path.name} ({len(data) / 1e6:.1f} MB, {time.monotonic() - t1:.0f}s)",
@@ -410,10 +419,78 @@ def build_int8(variants: list[str], out_dir: Path, float_dir: Path, media: Path)
     return entries
 
 
-def write_manifest(out_dir: Path, entries: dict[str, Any]) -> None:
+PRUNED = "the segmentation output (1x256x256x1) and the operators only it feeds, dropped"
+
+
+def nomask_name(name: str) -> str:
+    """The file without the mask head: `pose_landmark_lite.tflite` -> `pose_landmark_lite_nomask.tflite`,
+    `pose_landmark_lite_int8_masks.tflite` -> `pose_landmark_lite_int8.tflite`."""
+    stem = name.removesuffix(".tflite")
+    return (stem.removesuffix(MASKS) if stem.endswith(MASKS) else stem + NOMASK) + ".tflite"
+
+
+def nomask_float(float_dir: Path, pinned: dict[str, Any]) -> dict[str, Any]:
+    """Write the float `_nomask` landmark models into the cache; return their manifest entries.
+
+    Refuses (SystemExit) a result that differs from a digest the manifest already pins: the build
+    is meant to be byte-reproducible, and the runtime would refuse the file anyway.
+    """
+    from tools.modelbuild.pruning import write_without_segmentation
+
+    entries: dict[str, Any] = {}
+    for variant in VARIANTS:
+        source = float_dir / f"pose_landmark_{variant}.tflite"
+        target = float_dir / nomask_name(source.name)
+        data = write_without_segmentation(source, target)
+        digest = hashlib.sha256(data).hexdigest()
+        expected = pinned.get(target.name, {}).get("sha256")
+        if expected is not None and expected != digest:
+            target.unlink()
+            raise SystemExit(
+                f"build_models: {target.name} has sha256 {digest[:12]}..., "
+                f"the manifest pins {expected[:12]}...: "
+                f"the pruning is not reproducible with these tool versions ({_versions()})"
+            )
+        entries[target.name] = {"source": source.name, "pruned": PRUNED, "sha256": digest, "bytes": len(data)}
+    return entries
+
+
+def nomask_int8(out_dir: Path, manifest_int8: dict[str, Any]) -> dict[str, Any]:
+    """Cut the mask head off the int8 landmark models in out_dir; return the manifest entries."""
+    from tools.modelbuild.pruning import write_without_segmentation
+
+    entries: dict[str, Any] = {}
+    for variant in VARIANTS:
+        source = out_dir / f"pose_landmark_{variant}_int8{MASKS}.tflite"
+        if not source.is_file():
+            continue
+        target = out_dir / nomask_name(source.name)
+        data = write_without_segmentation(source, target)
+        built_from = manifest_int8.get(source.name, {})
+        entries[target.name] = {
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "bytes": len(data),
+            "source": source.name,
+            "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+            "kind": built_from.get("kind", "cpu-mixed"),
+            "pruned": PRUNED,
+            **_io_description(data),
+        }
+        print(f"build_models: wrote {target.name} ({len(data) / 1e6:.1f} MB)", file=sys.stderr)
+    return entries
+
+
+def write_manifest(
+    out_dir: Path,
+    entries: dict[str, Any],
+    float_nomask: dict[str, Any] | None = None,
+    int8_build: bool = True,
+) -> None:
     """Write models/manifest.json (merging with entries already there for other files)."""
     path = out_dir / "manifest.json"
     manifest: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+    if float_nomask is not None:
+        manifest["float_nomask"] = float_nomask
     manifest["v"] = 1
     manifest["float"] = {
         s.name: {
@@ -427,6 +504,12 @@ def write_manifest(out_dir: Path, entries: dict[str, Any]) -> None:
     }
     manifest["float_alternatives"] = {"pose_detection.tflite": NPM_DETECTOR}
     manifest.setdefault("int8", {}).update(entries)
+    for name, entry in manifest["int8"].items():
+        if name.endswith(MASKS + ".tflite"):
+            entry["committed"] = False  # the mask heads stay local; see the module docstring
+    if not int8_build:
+        path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+        return
     manifest["build"] = {
         "command": "python scripts/build_models.py --precision int8",
         "versions": _versions(),
@@ -449,7 +532,7 @@ def write_manifest(out_dir: Path, entries: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--precision", choices=("float", "int8", "all"), default="float")
+    parser.add_argument("--precision", choices=("float", "int8", "all", "nomask"), default="float")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="landmark variants for int8")
     parser.add_argument("--out", type=Path, default=REPO / "models", help="where int8 models go")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -463,6 +546,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     if fetched:
         print(f"build_models: float models ready in {folder}: {', '.join(fetched)}", file=sys.stderr)
+    pinned = read_manifest(args.out).get("float_nomask", {})
+    float_nomask = nomask_float(folder, pinned)
+    if float_nomask != pinned:
+        write_manifest(args.out, {}, float_nomask, int8_build=False)
+    if args.precision == "nomask":
+        manifest_int8 = read_manifest(args.out).get("int8", {})
+        write_manifest(args.out, nomask_int8(args.out, manifest_int8), int8_build=False)
     if args.precision in ("int8", "all"):
         from edgepose.paths import media_dir
 
@@ -472,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown variants: {sorted(unknown)}")
         args.out.mkdir(parents=True, exist_ok=True)
         entries = build_int8(variants, args.out, folder, media_dir())
+        entries.update(nomask_int8(args.out, entries))
         write_manifest(args.out, entries)
     return 0
 

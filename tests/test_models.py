@@ -164,6 +164,20 @@ def test_file_names_follow_the_contract() -> None:
         == "pose_landmark_lite_int8.tflite"
     )
     assert (
+        model_filename(ModelRole.LANDMARK, ModelVariant.LITE, Precision.INT8, masks=True)
+        == "pose_landmark_lite_int8_masks.tflite"
+    )
+    assert (
+        model_filename(ModelRole.LANDMARK, ModelVariant.HEAVY, Precision.FLOAT, masks=True)
+        == "pose_landmark_heavy.tflite"
+    )
+    assert (
+        model_filename(ModelRole.LANDMARK, ModelVariant.HEAVY, Precision.FLOAT)
+        == "pose_landmark_heavy_nomask.tflite"
+    )
+    detector = model_filename(ModelRole.DETECTOR, ModelVariant.LITE, Precision.INT8)
+    assert detector == "pose_detection_int8.tflite"
+    assert (
         model_filename(ModelRole.LANDMARK, ModelVariant.FULL, Precision.INT8, edgetpu=True)
         == "pose_landmark_full_int8_edgetpu.tflite"
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -297,13 +296,3 @@ def test_segmentation_smoothing_keeps_confident_pixels_and_blends_uncertain_ones
     assert out[0] == pytest.approx(0.5 + 0.4 * 0.7, abs=1e-5)  # fully uncertain: 70% previous
     assert out[1] == pytest.approx(1.0, abs=1e-3) and out[2] == pytest.approx(0.0, abs=1e-3)
     assert smooth_segmentation(current, None) is current
-
-
-def test_pruning_falls_back_to_the_full_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from edgepose.pose.model_prune import without_segmentation
-
-    monkeypatch.setenv("EDGEPOSE_CACHE_DIR", str(tmp_path / "cache"))
-    bogus = tmp_path / "not_a_model.tflite"
-    bogus.write_bytes(b"\x00" * 64)
-    assert without_segmentation(bogus) == bogus
-    assert not (tmp_path / "cache" / "models" / "derived").exists()

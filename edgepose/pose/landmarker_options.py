@@ -46,7 +46,6 @@ class PoseLandmarkerOptions:
     interpreter_factory: InterpreterFactory | None = None
     landmark_input_hook: ImageHook | None = None
     detector_input_hook: Callable[[ImageArray], None] | None = None
-    prune_segmentation: bool = True
 
     def validated(self) -> PoseLandmarkerOptions:
         """Self, or a ValueError naming the first bad option."""
@@ -72,7 +71,12 @@ class PoseLandmarkerOptions:
 
 
 def resolve_model_paths(options: PoseLandmarkerOptions) -> tuple[Path, Path]:
-    """The detector and landmark model files the options name (explicit paths win)."""
+    """The detector and landmark model files the options name (explicit paths win).
+
+    The landmark model comes without its segmentation head unless masks are asked for.
+    """
     detector = options.detector_model_path or model_path(ModelRole.DETECTOR, options.model, options.precision)
-    landmark = options.landmark_model_path or model_path(ModelRole.LANDMARK, options.model, options.precision)
+    landmark = options.landmark_model_path or model_path(
+        ModelRole.LANDMARK, options.model, options.precision, masks=options.output_segmentation_masks
+    )
     return detector, landmark

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from edgepose.errors import ModelError
-from edgepose.inference.tflite_flatbuffer import builtin_code, read_model, tflite_schema, write_model
+from tools.modelbuild.tflite_flatbuffer import builtin_code, read_model, tflite_schema, write_model
 
 __all__ = [
     "SIGNATURE_KEY",

@@ -1,7 +1,6 @@
 """Read and write .tflite flatbuffers as the TFLite schema's mutable object tree (ModelT).
 
-The run-time pruning of the landmark models (pose/model_prune) needs only this much; the build-time
-edits (fold, densify, signatures) live in tools/modelbuild/tflite_edit.
+Shared by the build-time edits (tflite_edit: fold, densify, signatures) and pruning.
 """
 
 from __future__ import annotations
