@@ -7,8 +7,9 @@
 
 Float: the landmark models come from the npm package @mediapipe/pose, the detector from the PyPI
 `mediapipe` wheel (the one the MediaPipe 0.10.21 reference uses; the npm detector differs and is
-recorded in the manifest). Both are fetched with the registries' own clients (`npm pack`,
-`pip download --no-deps`) into a temporary folder and checked against pinned sha256 digests. When
+recorded in the manifest). Both are downloaded from their published HTTPS URLs (the registries'
+clients, `npm pack` and `pip download --no-deps`, are the fallback) and checked against pinned
+sha256 digests (edgepose.inference.model_fetch). When
 the cache already holds the right files the script does nothing and prints nothing.
 
 int8: the float models are folded to plain float32 (tools.modelbuild.tflite_edit), calibrated on

