@@ -152,6 +152,17 @@ def to_coco17(landmarks: FloatArray, skeleton: SkeletonKind) -> FloatArray:
     return landmarks[_COCO_INDEX].copy()
 
 
+_LEFT_SIDE = {
+    SkeletonKind.BLAZEPOSE_33: frozenset(int(p) for p in PoseLandmark if "LEFT" in p.name),  # MOUTH_LEFT too
+    SkeletonKind.COCO_17: frozenset(int(k) for k in CocoKeypoint if "LEFT" in k.name),
+}
+
+
+def left_side(skeleton: SkeletonKind) -> frozenset[int]:
+    """The indices of the person's own left-side landmarks in a skeleton kind."""
+    return _LEFT_SIDE[skeleton]
+
+
 def connections_for(skeleton: SkeletonKind) -> tuple[tuple[int, int], ...]:
     """The bones to draw for a skeleton kind, as index pairs."""
     pairs = POSE_CONNECTIONS if skeleton is SkeletonKind.BLAZEPOSE_33 else COCO17_CONNECTIONS
