@@ -7,6 +7,8 @@ Runs inside the MediaPipe reference virtualenv (scripts/setup_reference.sh), not
   reference_pose.py --complexity 1 --video CLIP [--max-frames N]
                                                          tracking mode, one line per frame
   reference_pose.py --complexity 1 --video CLIP --time   also the wall time of each process() call
+  reference_pose.py --complexity 1 --video CLIP --no-smooth
+                                                         raw landmarks (smooth_landmarks=False)
   reference_pose.py --complexity 1 --serve CLIP          decode CLIP, print "ready", then process one
                                                          frame per stdin line, answering {"process_ms"}
                                                          (lets a benchmark alternate frame by frame)
@@ -57,13 +59,15 @@ def run_images(paths: list[str], complexity: int) -> int:
     return 0
 
 
-def run_video(path: str, complexity: int, max_frames: int, timed: bool) -> int:
+def run_video(path: str, complexity: int, max_frames: int, timed: bool, smooth: bool = True) -> int:
     capture = cv2.VideoCapture(path)
     if not capture.isOpened():
         print(f"reference_pose: cannot open {path}", file=sys.stderr)
         return 66
     try:
-        with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=complexity) as pose:
+        with mp.solutions.pose.Pose(
+            static_image_mode=False, model_complexity=complexity, smooth_landmarks=smooth
+        ) as pose:
             index = 0
             while max_frames <= 0 or index < max_frames:
                 ok, bgr = capture.read()
@@ -124,12 +128,13 @@ def main() -> int:
     parser.add_argument("--serve", metavar="CLIP", help="frame-by-frame mode driven over stdin")
     parser.add_argument("--max-frames", type=int, default=0)
     parser.add_argument("--time", action="store_true", help="add process_ms to each video line")
+    parser.add_argument("--no-smooth", action="store_true", help="--video: landmarks without smoothing")
     parser.add_argument("images", nargs="*")
     args = parser.parse_args()
     if args.serve:
         return serve(args.serve, args.complexity)
     if args.video:
-        return run_video(args.video, args.complexity, args.max_frames, args.time)
+        return run_video(args.video, args.complexity, args.max_frames, args.time, not args.no_smooth)
     return run_images(args.images, args.complexity)
 
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edgepose.paths import cache_dir
+from tools.evaluation.reference import reference_venv
 
 REPO = Path(__file__).resolve().parents[2]
 COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
@@ -27,7 +27,7 @@ RefLines = list[dict[str, Any]]
 @pytest.fixture(scope="session")
 def reference_python() -> Path:
     """The MediaPipe reference interpreter, built by scripts/setup_reference.sh when missing."""
-    python = cache_dir() / "mediapipe-ref" / "bin" / "python"
+    python = reference_venv() / "bin" / "python"
     if not python.is_file() or os.environ.get("EDGEPOSE_REBUILD_REFERENCE"):
         subprocess.run(["bash", str(REPO / "scripts" / "setup_reference.sh")], check=True)
     return python

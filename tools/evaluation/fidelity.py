@@ -8,15 +8,14 @@ float pose's box), and the mean differences of visibility, presence and pose sco
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from edgepose.inference.models import ModelRole, model_path
 from edgepose.inference.runtime import make_interpreter
-from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
+from edgepose.pose.landmarker import PoseLandmarkerOptions
 from edgepose.pose.landmarks import NUM_POSE_LANDMARKS, LandmarkModel
 from edgepose.types import (
     FloatArray,
@@ -28,10 +27,8 @@ from edgepose.types import (
     Rect,
     RunningMode,
 )
-from tools.evaluation.media import HELD_OUT_CLIPS, HELD_OUT_IMAGES, Clip, clip, rgb
 
 Change = Callable[[ImageArray], ImageArray]
-NOISE_SEEDS = (0, 1, 2)
 
 
 @dataclass
@@ -65,30 +62,43 @@ class Tally:
             self.scores.append(abs(pose.score - match.score))
 
 
-def relative_distance(ref: FloatArray, got: FloatArray, size: FloatArray | None = None) -> float:
+def relative_distance(
+    ref: FloatArray, got: FloatArray, size: FloatArray | None = None, min_visibility: float | None = None
+) -> float:
     """Mean distance of the 33 landmarks (x, y) in units of `ref`'s extent, the longer side of its box.
 
     The longer side, because a lying person's "height" is horizontal. `size` (width, height in
-    pixels) scales frame-normalised landmarks; leave it out for crop-normalised ones.
+    pixels) scales frame-normalised landmarks; leave it out for crop-normalised ones. With
+    `min_visibility`, the mean runs over the landmarks `ref` sees at least that well (the extent
+    stays the whole person's); NaN when there are none.
     """
     scale = np.ones(2, dtype=np.float32) if size is None else size
     a = ref[:NUM_POSE_LANDMARKS, :2] * scale
     b = got[:NUM_POSE_LANDMARKS, :2] * scale
     extent = max(float(np.ptp(a[:, 0])), float(np.ptp(a[:, 1])))
-    return float(np.linalg.norm(a - b, axis=1).mean()) / extent
+    distances = np.linalg.norm(a - b, axis=1)
+    if min_visibility is not None:
+        distances = distances[ref[:NUM_POSE_LANDMARKS, 3] >= min_visibility]
+        if distances.size == 0:
+            return float("nan")
+    return float(distances.mean()) / extent
 
 
 def nearest(pose: Pose, candidates: list[Pose], size: FloatArray) -> Pose | None:
     """The candidate whose hip centre is closest, if within a fifth of the person's extent."""
+    index = nearest_index(pose.landmarks, [c.landmarks for c in candidates], size)
+    return None if index is None else candidates[index]
+
+
+def nearest_index(landmarks: FloatArray, candidates: Sequence[FloatArray], size: FloatArray) -> int | None:
+    """As `nearest`, on landmark arrays (frame-normalised); the index of the match in `candidates`."""
     if not candidates:
         return None
-    hips = pose.landmarks[23:25, :2].mean(axis=0) * size
-    extent = float(np.ptp(pose.landmarks[:, 1] * size[1]))
-    best = min(
-        candidates, key=lambda c: float(np.linalg.norm(c.landmarks[23:25, :2].mean(axis=0) * size - hips))
-    )
-    gap = float(np.linalg.norm(best.landmarks[23:25, :2].mean(axis=0) * size - hips))
-    return best if gap <= max(0.2 * extent, 8.0) else None
+    hips = landmarks[23:25, :2].mean(axis=0) * size
+    extent = float(np.ptp(landmarks[:, 1] * size[1]))
+    gaps = [float(np.linalg.norm(c[23:25, :2].mean(axis=0) * size - hips)) for c in candidates]
+    best = int(np.argmin(gaps))
+    return best if gaps[best] <= max(0.2 * extent, 8.0) else None
 
 
 def comparison_options(
@@ -128,70 +138,6 @@ def jitter(seed: int) -> Change:
 def unchanged(image: ImageArray) -> ImageArray:
     """The image itself."""
     return image
-
-
-def run_images(
-    media: Path,
-    variant: ModelVariant,
-    precision: Precision = Precision.INT8,
-    change: Change | None = None,
-    crops: list[ImageArray] | None = None,
-) -> Tally:
-    """The float pipeline on the held-out images against `precision` on the images passed through `change`.
-
-    With `crops`, the float pipeline's landmark-model input crops are appended to it.
-    """
-    tally = Tally([], [], [], [])
-    with (
-        PoseLandmarker(comparison_options(variant, Precision.FLOAT, RunningMode.IMAGE, crops)) as ref,
-        PoseLandmarker(comparison_options(variant, precision, RunningMode.IMAGE)) as got,
-    ):
-        for name in HELD_OUT_IMAGES:
-            image = rgb(media / name)
-            tally.add(ref.detect(image), got.detect((change or unchanged)(image)))
-    return tally
-
-
-def run_video(
-    media: Path,
-    variant: ModelVariant,
-    precision: Precision = Precision.INT8,
-    change: Change | None = None,
-    *,
-    clips: tuple[Clip, ...] = HELD_OUT_CLIPS,
-    crops: list[ImageArray] | None = None,
-) -> Tally:
-    """As `run_images`, on the clips in VIDEO mode (tracking)."""
-    tally = Tally([], [], [], [])
-    for name, start, stop, step in clips:
-        with (
-            PoseLandmarker(comparison_options(variant, Precision.FLOAT, RunningMode.VIDEO, crops)) as ref,
-            PoseLandmarker(comparison_options(variant, precision, RunningMode.VIDEO)) as got,
-        ):
-            for timestamp_ms, frame in clip(media / name, start, stop, step):
-                tally.add(
-                    ref.detect_for_video(frame, timestamp_ms),
-                    got.detect_for_video((change or unchanged)(frame), timestamp_ms),
-                )
-    return tally
-
-
-def summary(tally: Tally, label: str) -> str:
-    """One line: poses, lost, mean distance and score differences."""
-    return (
-        f"{label}: {tally.float_poses} float poses, lost {tally.lost}, "
-        f"distance {100 * np.mean(tally.distances):.2f}% of height, "
-        f"visibility {np.mean(tally.visibility):.3f}, presence {np.mean(tally.presence):.3f}, "
-        f"score {np.mean(tally.scores):.3f}"
-    )
-
-
-def reproducible(noisy_runs: list[Tally], max_distance: float) -> list[bool]:
-    """Per float pose: found again, within `max_distance`, in every float-against-noisy-float run."""
-    return [
-        all(d is not None and d <= max_distance for d in row)
-        for row in zip(*(r.per_pose for r in noisy_runs), strict=True)
-    ]
 
 
 @dataclass
