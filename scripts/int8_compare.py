@@ -4,8 +4,8 @@
     python scripts/int8_compare.py                 # all variants
     python scripts/int8_compare.py --variants full
 
-Rows (same frames, matching and metric as tests/test_int8_accuracy.py, from tools/evaluation/fidelity.py):
-- `int8`: int8 detector + int8 landmarks against float (what the test asserts);
+A diagnostic (the accuracy table is scripts/accuracy_table.py). Rows (tools/evaluation/fidelity.py):
+- `int8`: int8 detector + int8 landmarks against float;
 - `det float`: float detector + int8 landmarks; `lm float`: int8 detector + float landmarks;
 - `noise sN`: the float pipeline against itself with +-1 grey level of uniform noise (seed N) added to each
   frame (far below a camera's noise): how far float moves from a change no model should care about.

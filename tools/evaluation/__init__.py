@@ -1,5 +1,6 @@
 """Evaluation code shared by tests and scripts: media helpers, the int8-against-float fidelity metric,
-and the kinematic motion generator (activity_sim) with its activity evaluation.
+the MediaPipe reference runner and the accuracy table against it, and the kinematic motion generator
+(activity_sim) with its activity evaluation.
 
 Never imported by edgepose/; scripts and tests import it, and scripts import nothing from tests.
 """
