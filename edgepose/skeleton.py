@@ -1,4 +1,4 @@
-"""Skeleton facts as data: BlazePose's 33 landmarks, their connections, and the COCO-17 view."""
+"""Skeleton facts as data: BlazePose's 33 landmarks, the upper-body 25, connections, the COCO-17 view."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class SkeletonKind(enum.StrEnum):
     """Which landmark set a pose carries."""
 
     BLAZEPOSE_33 = "blazepose_33"
+    BLAZEPOSE_UPPER_25 = "blazepose_upper_25"
     COCO_17 = "coco_17"
 
 
@@ -142,14 +143,34 @@ COCO17_CONNECTIONS: tuple[tuple[CocoKeypoint, CocoKeypoint], ...] = (
     (_C.RIGHT_KNEE, _C.RIGHT_ANKLE),
 )
 
+# The legacy upper-body model's 25 landmarks are BlazePose's first 25, in the same order (nose to
+# hips); knees, ankles, heels and feet do not exist in it.
+UPPER_BODY_LANDMARKS: tuple[PoseLandmark, ...] = tuple(PoseLandmark(i) for i in range(25))
+
+#: For each skeleton, the BlazePose landmark each of its rows is.
+BLAZEPOSE_ROWS: dict[SkeletonKind, tuple[PoseLandmark, ...]] = {
+    SkeletonKind.BLAZEPOSE_33: tuple(PoseLandmark),
+    SkeletonKind.BLAZEPOSE_UPPER_25: UPPER_BODY_LANDMARKS,
+    SkeletonKind.COCO_17: COCO17_FROM_BLAZEPOSE,
+}
+
 _COCO_INDEX = np.array([int(i) for i in COCO17_FROM_BLAZEPOSE], dtype=np.intp)
 
 
 def to_coco17(landmarks: FloatArray, skeleton: SkeletonKind) -> FloatArray:
-    """The COCO-17 rows of a landmark array (a copy), whatever skeleton it came in."""
+    """The COCO-17 rows of a landmark array (a copy), whatever skeleton it came in.
+
+    Keypoints the skeleton lacks (knees and ankles of the upper body) are rows of zeros:
+    visibility and presence 0, so every consumer treats them as missing.
+    """
     if skeleton is SkeletonKind.COCO_17:
         return landmarks.copy()
-    return landmarks[_COCO_INDEX].copy()
+    if skeleton is SkeletonKind.BLAZEPOSE_33:
+        return landmarks[_COCO_INDEX].copy()
+    out = np.zeros((len(_COCO_INDEX), landmarks.shape[1]), dtype=np.float32)
+    have = len(BLAZEPOSE_ROWS[skeleton]) > _COCO_INDEX
+    out[have] = landmarks[_COCO_INDEX[have]]
+    return out
 
 
 _LEFT_SIDE = {
@@ -165,5 +186,7 @@ def left_side(skeleton: SkeletonKind) -> frozenset[int]:
 
 def connections_for(skeleton: SkeletonKind) -> tuple[tuple[int, int], ...]:
     """The bones to draw for a skeleton kind, as index pairs."""
-    pairs = POSE_CONNECTIONS if skeleton is SkeletonKind.BLAZEPOSE_33 else COCO17_CONNECTIONS
-    return tuple((int(a), int(b)) for a, b in pairs)
+    if skeleton is SkeletonKind.COCO_17:
+        return tuple((int(a), int(b)) for a, b in COCO17_CONNECTIONS)
+    count = len(BLAZEPOSE_ROWS[skeleton])
+    return tuple((int(a), int(b)) for a, b in POSE_CONNECTIONS if a < count and b < count)

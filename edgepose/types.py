@@ -30,11 +30,16 @@ class RunningMode(enum.StrEnum):
 
 
 class ModelVariant(enum.StrEnum):
-    """BlazePose landmark model size."""
+    """BlazePose landmark model: full-body sizes, or the legacy upper-body model (25 landmarks)."""
 
     LITE = "lite"
     FULL = "full"
     HEAVY = "heavy"
+    UPPER_BODY = "upper_body"
+
+
+# The variants with int8 builds, and those MediaPipe 0.10 has a reference for.
+FULL_BODY_VARIANTS: tuple[ModelVariant, ...] = (ModelVariant.LITE, ModelVariant.FULL, ModelVariant.HEAVY)
 
 
 class Precision(enum.StrEnum):

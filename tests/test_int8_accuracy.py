@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgepose.types import ImageArray, ModelVariant, Precision
+from edgepose.types import FULL_BODY_VARIANTS, ImageArray, ModelVariant, Precision
 from tools.evaluation import fidelity
 from tools.evaluation.accuracy import MAX_INT8_GAP, PARETO, AccuracyTable, accuracy_table
 
 pytestmark = [pytest.mark.slow, pytest.mark.reference]
 
-VARIANTS = list(ModelVariant)
+VARIANTS = list(FULL_BODY_VARIANTS)
 MAX_CROP_DISTANCE = 0.02  # landmark model alone: share of the person's size
 MAX_SCORE_DIFF = 0.1
 

@@ -16,10 +16,10 @@ from edgepose.inference.runtime import make_interpreter
 from edgepose.paths import bundled_models_dir
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
 from edgepose.pose.model_io import InterpreterLike
-from edgepose.types import ImageArray, ModelVariant, Precision
+from edgepose.types import FULL_BODY_VARIANTS, ImageArray, ModelVariant, Precision
 from tools.modelbuild.pruning import without_segmentation, write_without_segmentation
 
-VARIANTS = [v.value for v in ModelVariant]
+VARIANTS = [v.value for v in FULL_BODY_VARIANTS]
 
 
 @pytest.fixture(scope="module")

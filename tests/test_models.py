@@ -24,11 +24,11 @@ from edgepose.inference.models import (
     verify_model,
 )
 from edgepose.paths import bundled_models_dir
-from edgepose.types import ModelVariant, Precision
+from edgepose.types import FULL_BODY_VARIANTS, ModelVariant, Precision
 from tools.modelbuild import tflite_edit
 
 FLOAT_NAMES = [s.name for s in FLOAT_SOURCES]
-VARIANTS = [v.value for v in ModelVariant]
+VARIANTS = [v.value for v in FULL_BODY_VARIANTS]
 INT8_CPU = ["pose_detection_int8.tflite"] + [f"pose_landmark_{v}_int8.tflite" for v in VARIANTS]
 INT8_FULL = ["pose_detection_int8_full.tflite"] + [f"pose_landmark_{v}_int8_full.tflite" for v in VARIANTS]
 

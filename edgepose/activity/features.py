@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from edgepose.skeleton import COCO17_FROM_BLAZEPOSE, NUM_LANDMARKS, PoseLandmark, SkeletonKind
+from edgepose.skeleton import BLAZEPOSE_ROWS, NUM_LANDMARKS, PoseLandmark, SkeletonKind
 from edgepose.types import BBox, FloatArray, Pose
 
 L = PoseLandmark
@@ -38,7 +38,6 @@ BODY_JOINTS: tuple[int, ...] = (
     L.LEFT_ANKLE,
     L.RIGHT_ANKLE,
 )
-_COCO_ROWS = np.array([int(i) for i in COCO17_FROM_BLAZEPOSE], dtype=np.intp)
 # MediaPipe's pose embedder scales by max(torso * 2.5, farthest landmark from the hips); the
 # second term keeps the scale right when the torso is foreshortened (bending towards the camera).
 TORSO_SIZE_MULTIPLIER = 2.5
@@ -97,16 +96,18 @@ class PoseFeatures:
 def to_blazepose_layout(pose: Pose) -> tuple[FloatArray, FloatArray | None]:
     """Landmarks (33 x 5) and world landmarks (33 x 3 or None) in BlazePose rows.
 
-    A COCO-17 pose fills the 17 rows it has; the others get visibility 0 (missing).
+    A COCO-17 or upper-body pose fills the rows it has; the others get visibility 0 (missing), so
+    leg-based features (posture, squats, falls) are unknown while arm-based ones still work.
     """
     if pose.skeleton is SkeletonKind.BLAZEPOSE_33:
         return pose.landmarks, pose.world_landmarks
+    rows = np.array([int(i) for i in BLAZEPOSE_ROWS[pose.skeleton]], dtype=np.intp)
     full = np.zeros((NUM_LANDMARKS, 5), dtype=np.float32)
-    full[_COCO_ROWS] = pose.landmarks[: len(_COCO_ROWS)]
+    full[rows] = pose.landmarks[: len(rows)]
     world = None
     if pose.world_landmarks is not None:
         world = np.full((NUM_LANDMARKS, 3), np.nan, dtype=np.float32)
-        world[_COCO_ROWS] = pose.world_landmarks[: len(_COCO_ROWS)]
+        world[rows] = pose.world_landmarks[: len(rows)]
     return full, world
 
 

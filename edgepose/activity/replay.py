@@ -12,21 +12,26 @@ from typing import Any
 
 import numpy as np
 
-from edgepose.skeleton import SkeletonKind
+from edgepose.skeleton import BLAZEPOSE_ROWS
 from edgepose.types import Pose, PoseResult
+
+# A landmarks file says its skeleton by its row count.
+_SKELETONS = {len(rows): kind for kind, rows in BLAZEPOSE_ROWS.items()}
 
 
 def _pose(obj: dict[str, Any], index: int) -> Pose:
     landmarks = np.asarray(obj["landmarks"], dtype=np.float32)
-    if landmarks.ndim != 2 or landmarks.shape[0] not in (17, 33) or landmarks.shape[1] < 4:
-        raise ValueError(f"pose {index}: landmarks must be 33 or 17 rows of [x, y, z, visibility, presence]")
+    if landmarks.ndim != 2 or landmarks.shape[0] not in _SKELETONS or landmarks.shape[1] < 4:
+        raise ValueError(
+            f"pose {index}: landmarks must be 33, 25 or 17 rows of [x, y, z, visibility, presence]"
+        )
     if landmarks.shape[1] == 4:
         landmarks = np.concatenate([landmarks, landmarks[:, 3:4]], axis=1)
     world = obj.get("world_landmarks")
     world_arr = np.asarray(world, dtype=np.float32) if world is not None else None
     if world_arr is not None and world_arr.shape != (landmarks.shape[0], 3):
         raise ValueError(f"pose {index}: world_landmarks must match the landmarks, 3 columns")
-    skeleton = SkeletonKind.COCO_17 if landmarks.shape[0] == 17 else SkeletonKind.BLAZEPOSE_33
+    skeleton = _SKELETONS[landmarks.shape[0]]
     track_id = obj.get("track_id")
     return Pose(
         landmarks=landmarks[:, :5],

@@ -24,7 +24,9 @@ def add_pose_arguments(parser: argparse.ArgumentParser) -> None:
     from edgepose.pose.landmarker import DEFAULT_PRECISION, DEFAULT_TRACK_GRACE_FRAMES, DEFAULT_VARIANT
 
     parser.add_argument(
-        "--model", default=DEFAULT_VARIANT.value, help="lite, full or heavy (default: %(default)s)"
+        "--model",
+        default=DEFAULT_VARIANT.value,
+        help="lite, full, heavy or upper_body (default: %(default)s)",
     )
     parser.add_argument(
         "--precision", default=DEFAULT_PRECISION.value, help="int8 or float (default: %(default)s)"
@@ -100,6 +102,7 @@ def pose_json(pose: Pose, with_track: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"score": round(float(pose.score), JSON_DECIMALS)}
     if with_track:
         out["track_id"] = pose.track_id
+    out["skeleton"] = str(pose.skeleton)
     out["landmarks"] = _rounded(pose.landmarks)
     out["world_landmarks"] = _rounded(pose.world_landmarks) if pose.world_landmarks is not None else None
     return out

@@ -17,7 +17,10 @@ class ModelConfig(StrictModel):
 
     variant: ModelVariant = Field(
         default=ModelVariant.FULL,
-        description="Landmark model size: lite (fastest), full (balanced) or heavy (most accurate).",
+        description=(
+            "Landmark model: lite (fastest), full (balanced), heavy (most accurate), or upper_body"
+            " (legacy 25-landmark model for waist-up views; float only, no world landmarks)."
+        ),
     )
     precision: Precision = Field(
         default=Precision.INT8,

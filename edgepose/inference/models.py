@@ -2,7 +2,8 @@
 
 Layout (the names are a contract with scripts/build_models.py):
 - float models, fetched from the registries on first use, in `cache_dir()/models/float/`:
-  `pose_detection.tflite`, `pose_landmark_{lite,full,heavy}.tflite`.
+  `pose_detection.tflite`, `pose_landmark_{lite,full,heavy}.tflite`; for the legacy upper-body mode
+  `pose_landmark_upper_body.tflite` and the detector of its release, `pose_detection_upper_body.tflite`.
 - int8 models, committed, in `bundled_models_dir()`: `pose_detection_int8.tflite`,
   `pose_landmark_{variant}_int8.tflite`; EdgeTPU-compiled files add `_edgetpu` before `.tflite`.
   Full-integer builds (the edgetpu_compiler input) are `..._int8_full.tflite`.
@@ -29,7 +30,7 @@ from typing import Any
 from edgepose.errors import ModelError
 from edgepose.inference.model_fetch import FLOAT_SOURCES, fetch_float, sha256_of
 from edgepose.paths import bundled_models_dir, cache_dir
-from edgepose.types import ModelVariant, Precision
+from edgepose.types import FULL_BODY_VARIANTS, ModelVariant, Precision
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,21 @@ def model_filename(
     from the full-integer build, which keeps the head.
     """
     stem = "pose_detection" if role is ModelRole.DETECTOR else f"pose_landmark_{variant.value}"
+    if role is ModelRole.DETECTOR and variant is ModelVariant.UPPER_BODY:
+        stem += "_upper_body"  # the detector that shipped with the upper-body model
     if precision is Precision.INT8:
         stem += "_int8"
     if edgetpu:
         stem += "_edgetpu"
     elif role is ModelRole.LANDMARK and precision is Precision.INT8 and masks:
         stem += MASKS  # built locally, not shipped
-    elif role is ModelRole.LANDMARK and precision is Precision.FLOAT and not masks:
-        stem += NOMASK  # the published files keep their names
+    elif (
+        role is ModelRole.LANDMARK
+        and precision is Precision.FLOAT
+        and not masks
+        and variant in FULL_BODY_VARIANTS
+    ):
+        stem += NOMASK  # the published files keep their names (the upper-body one has no 256x256 mask)
     return stem + ".tflite"
 
 
@@ -114,6 +122,12 @@ def _note_no_nomask(path: Path) -> None:
 
 
 @functools.cache
+def _warn_float_upper_body() -> None:
+    """Say once per process that the upper-body model runs in float."""
+    log.warning("no int8 upper-body models are bundled: using the float ones")
+
+
+@functools.cache
 def _verified(path: Path, size: int, mtime_ns: int) -> str:
     """The file's digest, hashed once per (path, size, mtime)."""
     del size, mtime_ns  # part of the cache key only
@@ -148,8 +162,13 @@ def model_path(
     A landmark model without its segmentation head unless `masks`. Float models fetched at run
     time come whole: until scripts/build_models.py has written their `_nomask` copy, the whole one
     serves (same landmarks, slower). Raises ModelError saying how to get a file that is missing or
-    has the wrong digest.
+    has the wrong digest. The upper-body models have no int8 build yet: asked for int8, they run
+    float (with a warning).
     """
+    int8_file = bundled_models_dir() / model_filename(role, variant, precision, edgetpu, masks)
+    if variant is ModelVariant.UPPER_BODY and precision is Precision.INT8 and not int8_file.is_file():
+        _warn_float_upper_body()
+        precision, edgetpu = Precision.FLOAT, False
     name = model_filename(role, variant, precision, edgetpu, masks)
     folder = float_models_dir() if precision is Precision.FLOAT else bundled_models_dir()
     path = folder / name

@@ -26,6 +26,9 @@ class SsdAnchorOptions:
 
 
 POSE_DETECTOR_ANCHORS = SsdAnchorOptions()
+# The detector that shipped with the legacy upper-body model (@mediapipe/pose 0.1.1612239201):
+# 128x128 input, 896 anchors, as its era's pose_detection_cpu graph lays them out.
+UPPER_BODY_DETECTOR_ANCHORS = SsdAnchorOptions(input_size_px=128, strides=(8, 16, 16, 16))
 
 
 def _layer_scale(options: SsdAnchorOptions, layer: int) -> float:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from edgepose.pose.anchors import POSE_DETECTOR_ANCHORS, generate_anchors
+from edgepose.pose.anchors import POSE_DETECTOR_ANCHORS, SsdAnchorOptions, generate_anchors
 from edgepose.pose.model_io import InterpreterLike, ModelIO
 from edgepose.types import BBox, Detection, FloatArray, ImageArray
 
@@ -115,10 +115,15 @@ def remove_letterbox(points: FloatArray, pad: Letterbox) -> FloatArray:
 class PoseDetector:
     """Finds people in a frame: score, box and the 4 BlazePose alignment keypoints."""
 
-    def __init__(self, interpreter: InterpreterLike, min_score: float = 0.5) -> None:
+    def __init__(
+        self,
+        interpreter: InterpreterLike,
+        min_score: float = 0.5,
+        anchors: SsdAnchorOptions = POSE_DETECTOR_ANCHORS,
+    ) -> None:
         self.io = ModelIO(interpreter, "pose detector")
         self.size_px = self.io.input_width
-        self.anchors = generate_anchors(POSE_DETECTOR_ANCHORS)
+        self.anchors = generate_anchors(anchors)
         self.min_score = min_score
         self._boxes_index = self.io.output_index(self.anchors.shape[0] * 12, "boxes")
         self._scores_index = self.io.output_index(self.anchors.shape[0], "scores")
@@ -126,7 +131,7 @@ class PoseDetector:
 
     @property
     def letterboxed(self) -> ImageArray:
-        """The last 224x224 uint8 letterboxed input (a reused buffer: copy it to keep it)."""
+        """The last letterboxed uint8 input, 224x224 (upper body: 128x128); a reused buffer, copy to keep."""
         return self._buffer
 
     def preprocess(self, image: ImageArray) -> Letterbox:

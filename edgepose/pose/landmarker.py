@@ -24,6 +24,7 @@ from types import TracebackType
 import numpy as np
 
 from edgepose.inference.runtime import make_interpreter
+from edgepose.pose.body_spec import body_spec
 from edgepose.pose.detector import PoseDetector
 from edgepose.pose.landmarker_options import (
     DEFAULT_PRECISION,
@@ -35,7 +36,7 @@ from edgepose.pose.landmarker_options import (
     ResultCallback,
     resolve_model_paths,
 )
-from edgepose.pose.landmarks import AUX_SLICE, NUM_POSE_LANDMARKS, LandmarkModel, RoiLandmarks
+from edgepose.pose.landmarks import LandmarkModel, RoiLandmarks
 from edgepose.pose.model_io import InterpreterLike, NonFiniteGuard
 from edgepose.pose.roi import object_scale_px, roi_from_keypoints
 from edgepose.pose.smoothing import smooth_segmentation
@@ -85,7 +86,7 @@ class _Clock:
 
 
 class PoseLandmarker:
-    """Finds people and their 33 landmarks in images or video frames.
+    """Finds people and their 33 landmarks (25 with the upper-body model) in images or video frames.
 
     Use as a context manager, or call `close()`.
     """
@@ -94,8 +95,11 @@ class PoseLandmarker:
         self.options = options.validated()
         detector_path, landmark_path = resolve_model_paths(options)
         factory = options.interpreter_factory or self._default_factory
-        self.detector = PoseDetector(factory(detector_path), options.min_pose_detection_confidence)
-        self.landmark_model = LandmarkModel(factory(landmark_path))
+        self.spec = body_spec(options.model)
+        self.detector = PoseDetector(
+            factory(detector_path), options.min_pose_detection_confidence, self.spec.detector_anchors
+        )
+        self.landmark_model = LandmarkModel(factory(landmark_path), self.spec)
         self._guard = NonFiniteGuard(f"{detector_path.name} / {landmark_path.name}")
         self._tracks: list[Track] = []
         self._ids = TrackIds()
@@ -220,10 +224,16 @@ class PoseLandmarker:
             ]
             self.detector_runs += 1
             self._frames_since_detection = 0
-            rois = [roi_from_keypoints(d.keypoints[:2], width, height) for d in detections]
+            first, last = self.spec.detector_keypoints
+            kps = [d.keypoints[[first, last]] for d in detections]
+            rois = [roi_from_keypoints(k, width, height, self.spec.roi_scale) for k in kps]
             tracked = [roi_box(t.roi, width, height) for t in self._tracks]
             slots = self.options.num_poses - len(self._tracks)
-            chosen = select_newcomers([roi_box(r, width, height) for r in rois], tracked, slots)
+            boxes = [roi_box(r, width, height) for r in rois]
+            if self.spec.newcomers_by_person_box:
+                tracked = [t.box or box for t, box in zip(self._tracks, tracked, strict=True)]
+                boxes = [d.box for d in detections]
+            chosen = select_newcomers(boxes, tracked, slots)
             for index in chosen:
                 # Id 0 until the landmark model confirms the person, so rejected ones use no id.
                 self._tracks.append(Track(0, rois[index], score=detections[index].score))
@@ -257,7 +267,8 @@ class PoseLandmarker:
                     continue
                 track.missed_frames = 0
                 out = model.postprocess(track.roi, width, height, self.options.output_segmentation_masks)
-            if self._guard.finite(out.presence, out.landmarks, out.world):  # else the track ends here
+            world = out.world if out.world is not None else 0.0
+            if self._guard.finite(out.presence, out.landmarks, world):  # else the track ends here
                 outputs.append((track, out))
         with clock.stage("post"):
             poses = self._finish(outputs, timestamp_ms, width, height, tracking)
@@ -283,14 +294,15 @@ class PoseLandmarker:
     ) -> list[Pose]:
         """Smooth, derive next ROIs, merge duplicates and build the poses."""
         kept: list[tuple[Track, RoiLandmarks]] = []
+        count = self.spec.pose_landmarks
         for track, out in outputs:
             if tracking:
                 self._smooth(track, out, timestamp_ms, width, height)
             else:
-                track.landmarks = out.landmarks[:NUM_POSE_LANDMARKS]
-                track.world = out.world[:NUM_POSE_LANDMARKS]
+                track.landmarks = out.landmarks[:count]
+                track.world = out.world[:count] if out.world is not None else None
                 track.mask = out.mask
-                track.box = pose_box(out.landmarks)
+                track.box = pose_box(track.landmarks)
                 track.score = out.presence
             kept.append((track, out))
         boxes = [t.box or roi_box(t.roi, width, height) for t, _ in kept]
@@ -313,6 +325,7 @@ class PoseLandmarker:
                     world_landmarks=track.world,
                     score=out.presence,
                     track_id=track.track_id,
+                    skeleton=self.spec.skeleton,
                     roi=out.roi,
                     segmentation_mask=track.mask,
                 )
@@ -329,26 +342,26 @@ class PoseLandmarker:
         self._tracks += [held[i] for i in keep]
 
     def _smooth(self, track: Track, out: RoiLandmarks, timestamp_ms: int, width: int, height: int) -> None:
-        raw = out.landmarks
-        aux = raw[AUX_SLICE]
+        raw, count = out.landmarks, self.spec.pose_landmarks
+        aux = raw[self.spec.aux_slice]
         scale_px = object_scale_px(aux[:, :2], width, height)
         smoother = track.smoother
         if self.options.smooth_landmarks:
             landmarks = smoother.smooth_normalized(
                 filt=smoother.landmarks,
                 vis=smoother.visibility,
-                landmarks=raw[:NUM_POSE_LANDMARKS],
+                landmarks=raw[:count],
                 timestamp_ms=timestamp_ms,
                 image_width=width,
                 image_height=height,
                 object_scale_px=scale_px,
             )
-            world = smoother.smooth_world(
-                out.world[:NUM_POSE_LANDMARKS], raw[:NUM_POSE_LANDMARKS, 3], timestamp_ms
-            )
+            world = None
+            if out.world is not None:
+                world = smoother.smooth_world(out.world[:count], raw[:count, 3], timestamp_ms)
         else:
-            landmarks = raw[:NUM_POSE_LANDMARKS].copy()
-            world = out.world[:NUM_POSE_LANDMARKS].copy()
+            landmarks = raw[:count].copy()
+            world = out.world[:count].copy() if out.world is not None else None
         aux_smooth = smoother.smooth_normalized(
             filt=smoother.aux,
             vis=smoother.aux_visibility,
@@ -362,7 +375,7 @@ class PoseLandmarker:
         track.world = world
         if out.mask is not None:
             track.mask = smooth_segmentation(out.mask, track.mask)
-        track.roi = roi_from_keypoints(aux_smooth[:, :2], width, height)
+        track.roi = roi_from_keypoints(aux_smooth[:, :2], width, height, self.spec.roi_scale)
         track.box = pose_box(landmarks)
         track.score = out.presence
         track.age_frames += 1

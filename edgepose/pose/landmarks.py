@@ -3,7 +3,8 @@
 Matches MediaPipe's pose_landmark_by_roi graph: a corner-to-corner affine crop (border replicate)
 to the model input in [0, 1], TensorsToLandmarks (39 landmarks, sigmoid visibility and presence),
 refinement from the 64x64 heatmap (kernel 7, confidence 0.5), projection into the frame, world
-landmarks rotated by the ROI, and the segmentation mask warped back to the frame.
+landmarks rotated by the ROI, and the segmentation mask warped back to the frame. The legacy
+upper-body model (`body_spec.UPPER_BODY`) has 31 rows, no heatmap and no world landmarks.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from edgepose.pose.body_spec import FULL_BODY, BodySpec
 from edgepose.pose.model_io import InterpreterLike, ModelIO
 from edgepose.pose.roi import crop_matrix
 from edgepose.types import FloatArray, ImageArray, Rect
@@ -30,12 +32,13 @@ class RoiLandmarks:
     """What the landmark model says about one ROI, in frame coordinates.
 
     `landmarks`: 39 x 5 (x, y normalised to the frame, z on the x scale, visibility, presence);
-    rows 33 and 34 are the auxiliary alignment points. `world`: 39 x 3 metres.
+    rows 33 and 34 are the auxiliary alignment points (upper body: 31 rows, aux at 25 and 26).
+    `world`: 39 x 3 metres; None for the upper-body model.
     """
 
     presence: float
     landmarks: FloatArray
-    world: FloatArray
+    world: FloatArray | None
     roi: Rect
     mask: FloatArray | None = None
 
@@ -131,16 +134,17 @@ def crop_roi(image: ImageArray, rect: Rect, size_px: int = 256, out: ImageArray 
 
 
 class LandmarkModel:
-    """Runs a BlazePose landmark model (lite/full/heavy, float or int8) on ROIs of a frame."""
+    """Runs a BlazePose landmark model (lite/full/heavy/upper_body, float or int8) on ROIs of a frame."""
 
-    def __init__(self, interpreter: InterpreterLike) -> None:
+    def __init__(self, interpreter: InterpreterLike, spec: BodySpec = FULL_BODY) -> None:
         self.io = ModelIO(interpreter, "pose landmark model")
+        self.spec = spec
         self.size_px = self.io.input_width
-        n = NUM_MODEL_LANDMARKS
+        n = spec.model_landmarks
         self._landmarks_index = self.io.output_index(n * 5, "landmarks")
         self._presence_index = self.io.output_index(1, "presence")
-        self._world_index = self.io.output_index(n * 3, "world landmarks")
-        self._heatmap_index = self.io.output_index(64 * 64 * n, "heatmap")
+        self._world_index = self.io.output_index(n * 3, "world landmarks") if spec.world else None
+        self._heatmap_index = self.io.output_index(64 * 64 * n, "heatmap") if spec.heatmap else None
         self._mask_index = self.io.find_output(self.size_px * self.size_px)  # None when pruned
         self._crop = np.zeros((self.size_px, self.size_px, 3), dtype=np.uint8)
 
@@ -161,7 +165,9 @@ class LandmarkModel:
     def crop_landmarks(self) -> FloatArray:
         """The last invocation's landmarks in crop coordinates (normalised), heatmap-refined."""
         crop_lms = decode_landmarks(self.io.output(self._landmarks_index), self.size_px)
-        heatmap = self.io.output(self._heatmap_index, copy=False).reshape(64, 64, NUM_MODEL_LANDMARKS)
+        if self._heatmap_index is None:
+            return crop_lms
+        heatmap = self.io.output(self._heatmap_index, copy=False).reshape(64, 64, self.spec.model_landmarks)
         refined = refine_from_heatmap(crop_lms, heatmap)
         del heatmap  # a view of the interpreter's buffer: never keep it past this frame
         return refined
@@ -172,12 +178,14 @@ class LandmarkModel:
         """Decode the last invocation into frame coordinates."""
         presence = self.presence()
         landmarks = project_landmarks(self.crop_landmarks(), rect)
-        world = project_world(self.io.output(self._world_index).reshape(-1, 3), rect)
+        world = None
+        if self._world_index is not None:
+            world = project_world(self.io.output(self._world_index).reshape(-1, 3), rect).astype(np.float32)
         mask = None
         if with_mask and self._mask_index is not None:
             logits = self.io.output(self._mask_index).reshape(self.size_px, self.size_px)
             mask = self._mask_to_frame(sigmoid(logits), rect, image_width, image_height)
-        return RoiLandmarks(presence, landmarks, world.astype(np.float32), rect, mask)
+        return RoiLandmarks(presence, landmarks, world, rect, mask)
 
     def _mask_to_frame(self, mask: FloatArray, rect: Rect, width: int, height: int) -> FloatArray:
         matrix = crop_matrix(rect, width, height, self.size_px)

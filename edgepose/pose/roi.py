@@ -57,7 +57,9 @@ def transform_rect(
     return Rect(rect.x_center, rect.y_center, width * scale, height * scale, rect.rotation_rad)
 
 
-def roi_from_keypoints(keypoints: FloatArray, image_width: int, image_height: int) -> Rect:
+def roi_from_keypoints(
+    keypoints: FloatArray, image_width: int, image_height: int, scale: float = ROI_SCALE
+) -> Rect:
     """The landmark-model ROI from two alignment points (rows 0: centre, 1: scale), normalised."""
     raw = rect_from_alignment_points(
         (float(keypoints[0, 0]), float(keypoints[0, 1])),
@@ -65,7 +67,7 @@ def roi_from_keypoints(keypoints: FloatArray, image_width: int, image_height: in
         image_width,
         image_height,
     )
-    return transform_rect(raw, image_width, image_height)
+    return transform_rect(raw, image_width, image_height, scale)
 
 
 def object_scale_px(keypoints: FloatArray, image_width: int, image_height: int) -> float:

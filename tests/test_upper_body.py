@@ -1,0 +1,114 @@
+"""Upper-body mode: the legacy 25-landmark model on real waist-up photos, its skeleton facts,
+and what the activity features make of it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgepose.activity.features import to_blazepose_layout
+from edgepose.inference.model_fetch import FLOAT_SOURCES
+from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
+from edgepose.skeleton import CocoKeypoint, PoseLandmark, SkeletonKind, connections_for, to_coco17
+from edgepose.types import ModelVariant, Pose, Precision
+from tools.evaluation.media import rgb
+from tools.evaluation.upper_body import COMPARED_ROWS, WAIST_UP_CROPS, write_crops
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_upper_body_skeleton_facts() -> None:
+    landmarks = np.random.default_rng(0).random((25, 5)).astype(np.float32)
+    coco = to_coco17(landmarks, SkeletonKind.BLAZEPOSE_UPPER_25)
+    assert coco.shape == (17, 5)
+    assert np.array_equal(coco[CocoKeypoint.LEFT_WRIST], landmarks[PoseLandmark.LEFT_WRIST])
+    assert np.array_equal(coco[CocoKeypoint.RIGHT_HIP], landmarks[PoseLandmark.RIGHT_HIP])
+    for missing in (
+        CocoKeypoint.LEFT_KNEE,
+        CocoKeypoint.RIGHT_KNEE,
+        CocoKeypoint.LEFT_ANKLE,
+        CocoKeypoint.RIGHT_ANKLE,
+    ):
+        assert coco[missing, 3] == 0.0 and coco[missing, 4] == 0.0
+    bones = connections_for(SkeletonKind.BLAZEPOSE_UPPER_25)
+    assert bones and all(a < 25 and b < 25 for a, b in bones)
+    assert (int(PoseLandmark.LEFT_SHOULDER), int(PoseLandmark.LEFT_ELBOW)) in bones
+
+
+def test_upper_body_pose_has_no_legs_for_the_activity_features() -> None:
+    landmarks = np.ones((25, 5), dtype=np.float32)
+    pose = Pose(landmarks, None, 1.0, 1, skeleton=SkeletonKind.BLAZEPOSE_UPPER_25)
+    full, world = to_blazepose_layout(pose)
+    assert full.shape == (33, 5) and world is None
+    assert np.all(full[:25, 3] == 1.0)
+    assert np.all(full[25:, 3] == 0.0)  # knees, ankles, heels, feet: missing
+
+
+def test_the_upper_body_models_are_pinned() -> None:
+    names = {s.name: s for s in FLOAT_SOURCES}
+    model = names["pose_landmark_upper_body.tflite"]
+    assert model.version == "0.1.1612239201" and model.byte_range == (0, 6914704)
+    assert names["pose_detection_upper_body.tflite"].byte_range == (13921648, 17001984)
+
+
+@pytest.fixture(scope="module")
+def crops(tmp_path_factory: pytest.TempPathFactory, media: Path) -> list[Path]:
+    return write_crops(media, tmp_path_factory.mktemp("waist_up"))
+
+
+def test_detect_cli_on_zidane_gives_25_landmarks(media: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edgepose",
+            "detect",
+            "--model",
+            "upper_body",
+            "--num-poses",
+            "2",
+            str(media / "zidane.jpg"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    poses = json.loads(proc.stdout.splitlines()[0])["poses"]
+    assert len(poses) == 1
+    assert poses[0]["skeleton"] == "blazepose_upper_25"
+    assert len(poses[0]["landmarks"]) == 25 and poses[0]["world_landmarks"] is None
+    assert poses[0]["score"] > 0.9
+    # Zidane stands in the right half of the photo; his nose above his shoulders.
+    nose, left_shoulder = poses[0]["landmarks"][0], poses[0]["landmarks"][11]
+    assert nose[0] > 0.5 and nose[1] < left_shoulder[1]
+
+
+@pytest.mark.reference
+def test_upper_body_lands_near_mediapipe_full(crops: list[Path], reference_run: object) -> None:
+    """Face, shoulders, elbows, wrists within 10 % of the person's extent of MediaPipe full's."""
+    assert callable(reference_run)
+    refs = reference_run("--complexity", "1", *map(str, crops))
+    options = PoseLandmarkerOptions(model=ModelVariant.UPPER_BODY, precision=Precision.FLOAT)
+    compared = 0
+    with PoseLandmarker(options) as landmarker:
+        for path, ref in zip(crops, refs, strict=True):
+            image = rgb(path)
+            poses = landmarker.detect(image).poses
+            if ref["landmarks"] is None or not poses:
+                continue
+            size = np.array([image.shape[1], image.shape[0]], dtype=np.float32)
+            a = np.asarray(ref["landmarks"], dtype=np.float32)[COMPARED_ROWS, :2] * size
+            b = poses[0].landmarks[COMPARED_ROWS, :2] * size
+            extent = max(float(np.ptp(a[:, 0])), float(np.ptp(a[:, 1])))
+            error = float(np.linalg.norm(a - b, axis=1).mean()) / extent
+            print(f"{path.name}: {error * 100:.2f} %")
+            assert error < 0.10, path.name
+            compared += 1
+    assert compared >= 3, f"only {compared} of {len(WAIST_UP_CROPS)} crops found by both"
