@@ -36,7 +36,12 @@ MALFORMED: list[tuple[str, str, int, tuple[str, ...]]] = [
         1,
         ("[source]", "reopen_max_s must be at least reopen_initial_s"),
     ),
-    ("variant", '[model]\nvariant = "huge"\n', 2, ("[model] variant", "'lite', 'full', 'heavy' or 'upper_body'")),
+    (
+        "variant",
+        '[model]\nvariant = "huge"\n',
+        2,
+        ("[model] variant", "'lite', 'full', 'heavy' or 'upper_body'"),
+    ),
     ("precision", '[model]\nprecision = "int4"\n', 2, ("[model] precision", "int8")),
     ("accelerator", '[model]\naccelerator = "gpu"\n', 2, ("[model] accelerator", "'cpu' or 'edgetpu'")),
     ("threads-negative", "[model]\nthreads = -1\n", 2, ("[model] threads", "(got -1)")),

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 NPM_PACKAGE = "@mediapipe/pose"
 NPM_VERSION = "0.5.1675469404"
 NPM_UPPER_BODY_VERSION = "0.1.1612239201"  # the last release with the upper-body model
+_UPPER_BODY_KEY = f"npm@{NPM_UPPER_BODY_VERSION}"
 PYPI_PACKAGE = "mediapipe"
 PYPI_VERSION = "0.10.21"
 # Every platform's wheel carries the same model bytes; pin one so every host downloads the same file.
@@ -60,6 +61,7 @@ class FloatSource:
     member: str  # path inside the package archive
     sha256: str  # of the model file (after `byte_range` is applied)
     byte_range: tuple[int, int] | None = None  # [start, end) of the model inside a packed member
+    archive: str = ""  # key in PUBLISHED / REGISTRY_CLIENTS; "" = the registry's usual archive
 
 
 FLOAT_SOURCES: tuple[FloatSource, ...] = (
@@ -103,6 +105,7 @@ FLOAT_SOURCES: tuple[FloatSource, ...] = (
         "package/pose_solution_packed_assets.data",
         "2a0a0af870324f35b1f1bd57594d584321520680f7c8ed19cd1e9cb978476cef",
         (0, 6914704),
+        _UPPER_BODY_KEY,
     ),
     FloatSource(
         "pose_detection_upper_body.tflite",
@@ -112,15 +115,14 @@ FLOAT_SOURCES: tuple[FloatSource, ...] = (
         "package/pose_solution_packed_assets.data",
         "82b0aec8511eaca13d1ff174aaddf8f5764f117bbb4060995c0d8bf01bbfca91",
         (13921648, 17001984),
+        _UPPER_BODY_KEY,
     ),
 )
-_UPPER_BODY_KEY = f"npm@{NPM_UPPER_BODY_VERSION}"
 
 
 def archive_key(source: FloatSource) -> str:
-    """Which archive a source comes from: its registry, plus the version when it is not the usual one."""
-    usual = NPM_VERSION if source.registry == "npm" else PYPI_VERSION
-    return source.registry if source.version == usual else f"{source.registry}@{source.version}"
+    """Which published archive a source comes from (a key of PUBLISHED and REGISTRY_CLIENTS)."""
+    return source.archive or source.registry
 
 
 @dataclass(frozen=True, slots=True)
