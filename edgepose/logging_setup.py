@@ -12,6 +12,8 @@ import logging
 import os
 import sys
 
+from edgepose.redact import RedactingFilter
+
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _JOURNAL_FORMAT = "%(message)s"  # journald stores time, level and logger name as fields
 
@@ -59,5 +61,7 @@ def setup_logging(level: str | int = "info", *, use_journal: bool | None = None)
         stream.setFormatter(logging.Formatter(_JOURNAL_FORMAT if want_journal else _FORMAT))
         root.addHandler(stream)
         target = "stderr"
+    # Credentials in source URIs never reach the journal or the terminal.
+    root.handlers[-1].addFilter(RedactingFilter())
     root.setLevel(numeric)
     return target

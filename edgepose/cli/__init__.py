@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from edgepose import __version__
 from edgepose.cli._image_header import apply_opencv_limit
 from edgepose.errors import EdgeposeError
+from edgepose.redact import RedactingFilter, redact
 
 log = logging.getLogger("edgepose")
 
@@ -45,11 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not logging.getLogger().handlers:
         level = logging.WARNING - 10 * min(int(args.verbose), 2)
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        for root_handler in logging.getLogger().handlers:
+            root_handler.addFilter(RedactingFilter())
     handler: Handler = args.handler
     try:
         return handler(args)
     except EdgeposeError as exc:
-        print(f"edgepose {args.command}: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"edgepose {args.command}: {redact(str(exc))}", file=sys.stderr)  # noqa: T201
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -26,7 +26,9 @@ def register(subparsers: Any) -> None:
 
 
 def _line(verdict: str, name: str, detail: str) -> None:
-    print(f"{verdict:<4}  {name:<12} {detail}")  # noqa: T201
+    from edgepose.redact import redact
+
+    print(f"{verdict:<4}  {name:<12} {redact(detail)}")  # noqa: T201
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         first, *rest = str(exc).splitlines()
         _line(Verdict.FAIL, "config", first)
         for extra in rest:
-            print(f"{'':18} {extra}")  # noqa: T201
+            _line("", "", extra)
         return exc.exit_code
     except EdgeposeError as exc:
         _line(Verdict.FAIL, "config", str(exc))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from edgepose.types import ActivityState, Event, EventType, Frame, PoseResult, ServiceStats, SourceState
+from edgepose.redact import redact
 
 __all__ = ["PreviewHub", "Snapshot", "SourceState", "Stage", "ZoneOutline"]
 
@@ -217,7 +218,7 @@ class PreviewHub:
         """Tell the hub the source started, ended or failed (`detail` says why, for /healthz)."""
         with self._lock:
             self._source = state
-            self._source_detail = detail
+            self._source_detail = redact(detail)  # a camera password never reaches /healthz
 
     def attach_publisher(self, publisher: PublisherStatus | None) -> None:
         """Report this publisher's connection and spool depth in /metrics (read at scrape time)."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from edgepose.redact import redact
 
 
 class SourceKind(enum.StrEnum):
@@ -26,12 +28,16 @@ _STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 
 @dataclass(frozen=True, slots=True)
 class SourceUri:
-    """A parsed source URI: the backend, a camera number (picamera2) and a location."""
+    """A parsed source URI: the backend, a camera number (picamera2) and a location.
+
+    `text` is what messages show: credentials are redacted. Only `location` (the device path,
+    file path or stream URL, kept out of repr) carries the password, for opening the stream.
+    """
 
     kind: SourceKind
     text: str
     camera_num: int = 0
-    location: str = ""  # device path, file path or stream URL
+    location: str = field(default="", repr=False)
 
     @property
     def live(self) -> bool:
@@ -62,7 +68,7 @@ def parse_source_uri(text: str) -> SourceUri:
             raise ValueError("file source needs a path: file:/path/to/video.mp4")
         return SourceUri(SourceKind.FILE, uri, location=str(Path(path).expanduser()))
     if uri.startswith(_STREAM_SCHEMES):
-        return SourceUri(SourceKind.STREAM, uri, location=uri)
+        return SourceUri(SourceKind.STREAM, redact(uri), location=uri)
     raise ValueError(
-        f"unknown source {text!r}: use picamera2, picamera2:N, v4l2:/dev/videoN, file:PATH or rtsp://HOST/PATH"
+        f"unknown source {redact(text)!r}: use picamera2, picamera2:N, v4l2:/dev/videoN, file:PATH or rtsp://HOST/PATH"
     )
