@@ -158,7 +158,7 @@ install_venv() {
   run "$PREFIX/bin/python" -m pip install --quiet --upgrade pip
   # The http extra (aiohttp, prometheus-client) is always installed: [http] enabled = true in the
   # config is all a kiosk or preview install needs, with no second pip run on the device.
-  run "$PREFIX/bin/python" -m pip install --quiet --upgrade --constraint "$constraints" "$REPO[http]"
+  run "$PREFIX/bin/python" -m pip install --quiet --upgrade --constraint "$constraints" "${REPO}[http]"
   run install -d -m 0755 "$PREFIX/share"
   run install -m 0644 "$REPO/README.md" "$PREFIX/share/README.md"
 }

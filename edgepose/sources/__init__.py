@@ -41,4 +41,5 @@ def make_feed(config: SourceConfig) -> FrameFeed:
         realtime=config.realtime,
         queue_frames=config.queue_frames,
         backoff=Backoff(config.reopen_initial_s, config.reopen_max_s),
+        read_timeout_s=config.read_timeout_s,
     )

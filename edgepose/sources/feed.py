@@ -5,6 +5,12 @@ dropped); files go through a bounded queue (every frame is delivered, reading bl
 queue is full) and are paced at their own frame rate unless `realtime` is off. A live source that
 fails is closed and reopened with exponential backoff; a file that ends (without `loop`) ends the
 feed with `END`, after every frame before it has been taken.
+
+A read (or open) of a live source that stays stuck in a driver longer than `read_timeout_s` is
+abandoned: the processing loop calls `check_stuck`, which leaves the stuck thread behind (it
+closes its own source if the call ever returns) and starts a new capture thread that reopens
+the source. Only when several abandoned threads are still stuck does the feed give up (FAILED),
+so that the daemon exits and a fresh process gets a fresh driver.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from edgepose.sources.base import FrameSource, SourceError
 from edgepose.types import Frame, SourceState
 
 log = logging.getLogger(__name__)
+
+_STUCK_GRACE_S = 1.0  # on top of read_timeout_s: a backend's own timeout should fire first
+_MAX_STUCK_THREADS = 4  # abandoned capture threads still stuck in the driver before giving up
 
 
 class _End:
@@ -90,6 +99,7 @@ class FrameFeed:
         queue_frames: int = 4,
         backoff: Backoff | None = None,
         on_state: Callable[[SourceState], None] | None = None,
+        read_timeout_s: float | None = None,
     ) -> None:
         self._make_source = make_source
         self.name = name
@@ -110,6 +120,12 @@ class FrameFeed:
         self._pace_origin: tuple[float, int] | None = None  # (monotonic s, media ms) of the first frame
         self._reopen_immediately = False
         self._failures = 0  # since the last delivered frame; drives the backoff and log levels
+        self._read_timeout_s = read_timeout_s if live else None
+        self._generation = 0  # the capture thread whose generation this is, is the current one
+        self._busy_since: float | None = None  # monotonic s when the current thread entered open/read
+        self._abandoned: list[threading.Thread] = []
+        self.stuck_reads = 0
+        self.last_error = ""  # the latest open/read failure, for STATUS= and /healthz
 
     @property
     def dropped_frames(self) -> int:
@@ -128,8 +144,71 @@ class FrameFeed:
         else:
             self._set_state(SourceState.RECONNECTING)
             self._reopen_immediately = True
-        self._thread = threading.Thread(target=self._run, name=f"capture {self.name}", daemon=True)
+        self._spawn()
+
+    def _spawn(self) -> None:
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            self._busy_since = None
+        self._thread = threading.Thread(
+            target=self._run, args=(generation,), name=f"capture {self.name}", daemon=True
+        )
         self._thread.start()
+
+    def check_stuck(self, now: float) -> bool:
+        """Abandon a live source's open or read stuck for longer than read_timeout_s; True if it was.
+
+        Called by the processing loop. The stuck thread keeps its source and closes it if the
+        driver call ever returns; a new capture thread reopens the source with backoff.
+        """
+        timeout_s = self._read_timeout_s
+        with self._lock:
+            since = self._busy_since
+            if timeout_s is None or since is None or self._stop.is_set():
+                return False
+            stuck_s = now - since
+            if stuck_s < timeout_s + _STUCK_GRACE_S:
+                return False
+            self._source = None  # owned by the stuck thread from now on
+            stuck = self._thread
+        self.stuck_reads += 1
+        if stuck is not None:
+            self._abandoned.append(stuck)
+        self._abandoned = [thread for thread in self._abandoned if thread.is_alive()]
+        self._failures += 1
+        self.last_error = f"{self.name}: no frame for {stuck_s:.0f} s (driver call stuck)"
+        if len(self._abandoned) >= _MAX_STUCK_THREADS:
+            log.error(
+                "source %s: %d capture threads stuck in the driver; giving up so that a restart "
+                "gets a fresh one",
+                self.name,
+                len(self._abandoned),
+                extra=self._fields(),
+            )
+            with self._lock:
+                self._generation += 1  # no thread delivers anything any more
+            self._finish(SourceState.FAILED)
+            return True
+        log.warning(
+            "source %s: read stuck for %.0f s (read_timeout_s %.0f): abandoned, reopening",
+            self.name,
+            stuck_s,
+            timeout_s,
+            extra=self._fields(),
+        )
+        self._set_state(SourceState.RECONNECTING)
+        self._spawn()
+        return True
+
+    def _current(self, generation: int) -> bool:
+        return generation == self._generation and not self._stop.is_set()
+
+    def _busy(self, generation: int, busy: bool) -> None:
+        """Mark the start (busy) or end of a driver call of the current thread."""
+        with self._lock:
+            if generation == self._generation:
+                self._busy_since = time.monotonic() if busy else None
 
     def get(self, timeout_s: float) -> Frame | _End | None:
         """The next frame, END after a file's last frame, None if nothing came within the timeout."""
@@ -169,25 +248,33 @@ class FrameFeed:
             except Exception as exc:  # closing a vanished device must not take the daemon down
                 log.debug("closing %s: %s", self.name, exc)
 
-    def _run(self) -> None:
+    def _run(self, generation: int) -> None:
         try:
-            self._loop()
+            self._loop(generation)
         except Exception:
-            log.exception("capture thread of %s crashed", self.name)
-            self._finish(SourceState.FAILED)
+            if self._current(generation):
+                log.exception("capture thread of %s crashed", self.name)
+                self._finish(SourceState.FAILED)
         finally:
-            self._close_source()
+            if generation == self._generation:
+                self._close_source()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
+    def _loop(self, generation: int) -> None:
+        while self._current(generation):
             source = self._source
             if source is None:
-                if not self._reopen():
+                if not self._reopen(generation):
                     return
                 continue
+            self._busy(generation, True)
             try:
                 frame = source.read()
             except SourceError as exc:
+                if not self._current(generation):
+                    _close_quietly(source, self.name)
+                    return
+                self._busy(generation, False)
+                self.last_error = str(exc)
                 self._close_source()
                 if not self.live:
                     log.error("source %s failed: %s; stopping", self.name, exc, extra=self._fields())
@@ -196,6 +283,11 @@ class FrameFeed:
                 self._failed(f"source {self.name} lost: {exc}; reopening")
                 self._set_state(SourceState.RECONNECTING)
                 continue
+            if not self._current(generation):
+                # Abandoned while stuck in the driver: a newer thread owns the feed now.
+                _close_quietly(source, self.name)
+                return
+            self._busy(generation, False)
             if frame is None:
                 self._finish()
                 return
@@ -226,23 +318,36 @@ class FrameFeed:
         else:
             log.debug("%s", message)
 
-    def _reopen(self) -> bool:
+    def _reopen(self, generation: int) -> bool:
         """Open the source again after a backoff that grows with failures; False when stopping."""
-        while not self._stop.is_set():
+        while self._current(generation):
             delay = self._backoff.delay_s(max(0, self._failures - 1))
             if self._reopen_immediately:
                 delay, self._reopen_immediately = 0.0, False
             if self._stop.wait(delay):
                 return False
+            source = self._make_source()
+            self._busy(generation, True)
             try:
-                source = self._make_source()
                 source.open()
             except SourceError as exc:
+                if not self._current(generation):
+                    return False
+                self._busy(generation, False)
+                self.last_error = str(exc)
                 next_delay = self._backoff.delay_s(self._failures)
                 self._failed(f"source {self.name} unavailable: {exc}; retrying in {next_delay:.0f} s")
                 continue
             with self._lock:
-                self._source = source
+                if generation != self._generation:
+                    stale = True
+                else:
+                    stale = False
+                    self._busy_since = None
+                    self._source = source
+            if stale:  # abandoned while the open was stuck
+                _close_quietly(source, self.name)
+                return False
             self.reopens += 1
             return True
         return False
@@ -284,3 +389,10 @@ class FrameFeed:
     def _finish(self, state: SourceState = SourceState.ENDED) -> None:
         self._set_state(state)
         self._deliver(END)
+
+
+def _close_quietly(source: FrameSource, name: str) -> None:
+    try:
+        source.close()
+    except Exception as exc:  # a vanished device must not take the daemon down
+        log.debug("closing %s: %s", name, exc)
