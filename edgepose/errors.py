@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 
+# An unexpected error in any thread, or a source that ended without a single frame: not a
+# clean end, so systemd restarts the daemon (Restart=on-failure).
+EXIT_SOFTWARE = os.EX_SOFTWARE  # 70
+
 
 class EdgeposeError(Exception):
     """Base of every error meant for a user: one clear line, a defined exit code."""

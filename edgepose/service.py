@@ -2,9 +2,11 @@
 
 Threads: one capture thread (in the `FrameFeed`), this processing loop, the publisher's network
 thread and, if enabled, the HTTP server's. One `threading.Event` stops them all; shutdown runs in
-reverse order of start. systemd hears READY after the first processed frame, WATCHDOG only when
-frames really go through the pipeline (so a hung camera or model gets the unit restarted),
-STATUS every few seconds and STOPPING on shutdown. SIGTERM/SIGINT stop, SIGHUP reloads the config.
+reverse order of start. systemd hears READY once the models are loaded (a missing camera is
+waited for, STATUS says so), WATCHDOG from every turn of the loop (a read stuck in a driver is
+abandoned by the feed; only a wedged loop stops it), STATUS every few seconds and STOPPING on
+shutdown. SIGTERM/SIGINT stop, SIGHUP reloads the config. Exit 0 is a stop or the end of a file;
+an error in any thread, or a source that ended without a frame, is 70 (EXIT_SOFTWARE).
 """
 
 from __future__ import annotations
@@ -21,9 +23,17 @@ from typing import Any
 from edgepose.config import Config, state_directory
 from edgepose.config.activity import ActivityConfig
 from edgepose.config.model import ModelConfig
+from edgepose.errors import EXIT_SOFTWARE
 from edgepose.notify import Notifier
 from edgepose.publish.base import Publisher
-from edgepose.service_lifecycle import Heartbeat, install_signals, quietly
+from edgepose.redact import redact
+from edgepose.service_lifecycle import (
+    Heartbeat,
+    end_of_feed_exit_code,
+    install_signals,
+    quietly,
+    watch_threads,
+)
 from edgepose.service_reload import apply_overrides, changed_sections, reload_config
 from edgepose.service_stages import (
     ActivityStage,
@@ -94,7 +104,10 @@ class Service:
         notifier: Notifier | None = None,
         publisher_factory: Callable[[Config], Publisher] = build_publisher,
         pipeline_factory: Callable[[ModelConfig], Pipeline] = build_pipeline,
+        stop_event: threading.Event | None = None,
+        reload_event: threading.Event | None = None,
     ) -> None:
+        """`stop_event`/`reload_event`: set by signal handlers installed early (edgepose run)."""
         self._config_path = config_path
         self._source_override = source_override
         self._publish_override = publish_override
@@ -102,8 +115,9 @@ class Service:
         self._notifier = notifier if notifier is not None else Notifier()
         self._publisher_factory = publisher_factory
         self._pipeline_factory = pipeline_factory
-        self._stop = threading.Event()
-        self._reload = threading.Event()
+        self._stop = stop_event if stop_event is not None else threading.Event()
+        self._reload = reload_event if reload_event is not None else threading.Event()
+        self._exit_code = 0
         self._observers: list[FrameObserver] = []
         self._source_listeners: list[SourceListener] = []
         self._meter = Meter()
@@ -177,34 +191,50 @@ class Service:
     def run(self) -> int:
         """Start everything, process frames until stopped or the file ends, shut down; the exit code."""
         restore = install_signals(self._stop, self._reload)
+        unwatch = watch_threads(self._thread_crashed)
         try:
             self._start()
             self._loop()
         finally:
             self._shutdown()
+            unwatch()
             restore()
-        return 0
+        return self._exit_code
+
+    def _thread_crashed(self, name: str) -> None:
+        self._exit_code = EXIT_SOFTWARE
+        self._stop.set()
+
+    @property
+    def _source_name(self) -> str:  # the URI as logs and status show it (credentials redacted)
+        return redact(self.config.source.uri)
 
     def _start(self) -> None:
         config = self.config
         log.info(
             "starting: source %s, %s %s on %s, publish %s",
-            config.source.uri,
+            self._source_name,
             config.model.variant,
             config.model.precision,
             config.model.accelerator,
             config.service.publish,
         )
-        # The source first: a missing camera fails in a second, before the models load.
-        self._notifier.status(f"opening {config.source.uri}")
+        # The source first: a missing file fails in a second, before the models load. A camera
+        # that is not there is opened again and again by the feed while the daemon runs.
+        self._notifier.status(f"opening {self._source_name}")
         self._feed = make_feed(config.source)
-        self._feed.start()
+        self._feed.start(open_now=not self._feed.live)
+        self._heartbeat.starting()
         self._notifier.status("loading models")
         self._pipeline = self._pipeline_factory(config.model)
+        self._heartbeat.starting()
         self._activity = build_activity(config.activity, self._event_id_prefix())
         self._publisher = self._publisher_factory(config)
         self._publisher.start()
         self._start_http(config)
+        now = time.monotonic()
+        self._follow_source(self._feed)
+        self._heartbeat.ready(now, self._source_name, self._status_text(now))
 
     def _event_id_prefix(self) -> str:
         """`<device>-<random>`: unique per engine instance, so ids never repeat across restarts."""
@@ -240,15 +270,17 @@ class Service:
             assert feed is not None
             item = feed.get(_POLL_S)
             now = time.monotonic()
+            self._heartbeat.alive(now)
+            feed.check_stuck(now)
             self._follow_source(feed)
             if item is END:
-                log.info("end of %s after %d frames", self.config.source.uri, self._meter.frames)
                 self._flush_timeout_s = _END_FLUSH_S
+                self._exit_code = end_of_feed_exit_code(feed, self._source_name, self._meter.frames)
                 break
             if isinstance(item, Frame):
                 self._process(item, now)
             else:
-                self._heartbeat.idle(now, self.config.source.uri, self.config.service.stall_warning_s)
+                self._heartbeat.idle(now, self._source_name, self.config.service.stall_warning_s)
             if now >= self._next_periodic:
                 self._periodic(now)
 
@@ -266,9 +298,7 @@ class Service:
             stats = self.stats(now)
             for observer in self._observers:
                 observer(frame, result, events, state, stats)
-        self._heartbeat.frame_processed(
-            now, frame.width, frame.height, self.config.source.uri, self._status_text(now)
-        )
+        self._heartbeat.frame_processed(now, frame.width, frame.height, self._source_name)
 
     def _periodic(self, now: float) -> None:
         self._next_periodic = now + _PERIODIC_S
@@ -284,6 +314,8 @@ class Service:
         people = self._meter.people
         pub = self._publisher
         link = "connected" if pub is not None and pub.connected else "disconnected"
+        if self._meter.frames == 0 and self._source_state is not SourceState.RUNNING:
+            return f"waiting for camera ({self._source_detail()}), {self.config.service.publish} {link}"
         text = (
             f"{self._meter.fps(now):.1f} fps, {people} {'person' if people == 1 else 'people'}, "
             f"{self.config.service.publish} {link}"
@@ -291,6 +323,11 @@ class Service:
         if self._source_state is not SourceState.RUNNING:
             text += f", source {self._source_state}"
         return text
+
+    def _source_detail(self) -> str:
+        """Why the source is not delivering (its last error), else its name; redacted."""
+        feed = self._feed
+        return redact(feed.last_error) if feed is not None and feed.last_error else self._source_name
 
     def _follow_source(self, feed: FrameFeed) -> None:
         if feed.state is not self._source_state:
@@ -300,7 +337,7 @@ class Service:
         if state is self._source_state:
             return
         self._source_state = state
-        detail = self.config.source.uri
+        detail = self._source_detail()
         for listener in self._source_listeners:
             listener(state, detail)
 

@@ -11,13 +11,16 @@ import argparse
 import importlib
 import logging
 import pkgutil
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from edgepose import __version__
 from edgepose.cli._image_header import apply_opencv_limit
 from edgepose.errors import EdgeposeError
 from edgepose.redact import RedactingFilter, redact
+from edgepose.service_lifecycle import install_signals
 
 log = logging.getLogger("edgepose")
 
@@ -40,9 +43,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run one subcommand, map user-facing errors to one stderr line and an exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    # Before the subcommands (numpy, OpenCV) are imported: a SIGHUP now must not kill a starting
+    # daemon (systemctl reload); `run` takes the events over, other commands get the defaults back.
+    stop, reload = threading.Event(), threading.Event()
+    restore_signals = install_signals(stop, reload)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except BaseException:
+        restore_signals()
+        raise
+    if args.command == "run":
+        args.stop_event, args.reload_event = stop, reload
+    else:
+        restore_signals()
+        if stop.is_set():
+            return 128 + signal.SIGTERM
     apply_opencv_limit()  # before anything decodes an image: OpenCV reads the limit once
+    try:
+        return _dispatch(args)
+    finally:
+        restore_signals()
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the chosen subcommand; user-facing errors become one stderr line and their exit code."""
     if not logging.getLogger().handlers:
         level = logging.WARNING - 10 * min(int(args.verbose), 2)
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)

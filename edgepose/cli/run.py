@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
+from edgepose.errors import EXIT_SOFTWARE
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
-EX_SOFTWARE = os.EX_SOFTWARE  # 70: an internal error
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +47,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the config, set up logging, run the service; the exit code."""
+    """Load the config, set up logging, run the service; the exit code.
+
+    `edgepose.cli.main` installed the SIGTERM/SIGHUP handlers before any slow import; their
+    events (`args.stop_event`, `args.reload_event`) go to the service, so a reload asked for
+    while the models load is done once they are loaded.
+    """
     from edgepose.config import default_config_path, load_config
     from edgepose.errors import EdgeposeError
     from edgepose.logging_setup import setup_logging
@@ -58,7 +63,14 @@ def run(args: argparse.Namespace) -> int:
     config = apply_overrides(load_config(path), args.source, args.publish)
     level = args.log_level or ("debug" if args.verbose >= 2 else config.service.log_level)
     setup_logging(level)
-    service = Service(config, config_path=path, source_override=args.source, publish_override=args.publish)
+    service = Service(
+        config,
+        config_path=path,
+        source_override=args.source,
+        publish_override=args.publish,
+        stop_event=getattr(args, "stop_event", None),
+        reload_event=getattr(args, "reload_event", None),
+    )
     try:
         return service.run()
     except EdgeposeError:
@@ -67,4 +79,4 @@ def run(args: argparse.Namespace) -> int:
         # A bug, not a user error: the traceback goes to the log (the journal under systemd), and
         # systemd restarts the daemon (Restart=on-failure).
         logging.getLogger("edgepose.service").critical("the daemon crashed", exc_info=True)
-        return EX_SOFTWARE
+        return EXIT_SOFTWARE

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from edgepose.types import ActivityState, Event, EventType, Frame, PoseResult, ServiceStats, SourceState
 from edgepose.redact import redact
+from edgepose.types import ActivityState, Event, EventType, Frame, PoseResult, ServiceStats, SourceState
 
 __all__ = ["PreviewHub", "Snapshot", "SourceState", "Stage", "ZoneOutline"]
 

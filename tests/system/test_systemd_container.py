@@ -190,9 +190,10 @@ def test_start_is_active_only_after_ready(setup: Setup) -> None:
     status = ctr("systemctl", "status", "edgepose", "--no-pager", check=False)
     assert "Active: active (running)" in status
     wait_until("frames in STATUS", lambda: fps_in_status() > 0, 60)
-    assert re.search(r'Status: "\d+\.\d fps, \d+ (person|people), mqtt connected"', ctr(
-        "systemctl", "status", "edgepose", "--no-pager", check=False
-    ))
+    assert re.search(
+        r'Status: "\d+\.\d fps, \d+ (person|people), mqtt connected"',
+        ctr("systemctl", "status", "edgepose", "--no-pager", check=False),
+    )
 
 
 def test_journal_has_structured_fields(setup: Setup) -> None:
@@ -265,8 +266,16 @@ def test_unplugged_camera_keeps_the_unit_running(setup: Setup) -> None:
         "api/state": http_get(setup.url("/api/state"))[1].decode(),
         "mqtt": "\n".join(m.payload.decode(errors="replace") for m in setup.recorder.messages),
         "check": ctr(
-            "runuser", "-u", "edgepose", "--", "/opt/edgepose/bin/edgepose", "check",
-            "--config", "/etc/edgepose/edgepose.toml", check=False, timeout_s=120,
+            "runuser",
+            "-u",
+            "edgepose",
+            "--",
+            "/opt/edgepose/bin/edgepose",
+            "check",
+            "--config",
+            "/etc/edgepose/edgepose.toml",
+            check=False,
+            timeout_s=120,
         ),
     }
     assert "admin:***@127.0.0.1" in outputs["journal"]
@@ -289,8 +298,10 @@ def test_frozen_daemon_is_restarted_by_the_watchdog() -> None:
     ctr("systemctl", "kill", "-s", "SIGSTOP", "edgepose")
     wait_until(
         "a restart after the watchdog",
-        lambda: show("NRestarts")["NRestarts"] != before["NRestarts"]
-        and show("ActiveState")["ActiveState"] == "active",
+        lambda: (
+            show("NRestarts")["NRestarts"] != before["NRestarts"]
+            and show("ActiveState")["ActiveState"] == "active"
+        ),
         90,
     )
     assert show("MainPID")["MainPID"] != before["MainPID"]
