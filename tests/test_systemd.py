@@ -121,6 +121,20 @@ def test_unit_has_the_required_settings() -> None:
     assert values("ExecStart") == [f"{SHIPPED_EXEC} run --config /etc/edgepose/edgepose.toml"]
 
 
+def test_repeated_crashes_never_leave_a_permanently_failed_unit() -> None:
+    unit = [(k, v) for s, k, v in unit_settings(UNIT.read_text()) if s == "Unit"]
+    assert ("StartLimitIntervalSec", "0") in unit  # no start rate limit: restarts go on
+    assert values("Restart") == ["on-failure"] and float(values("RestartSec")[0]) > 0
+    # systemd 252 (bookworm) does not know RestartSteps=/RestartMaxDelaySec= (254+).
+    assert not values("RestartSteps") and not values("RestartMaxDelaySec")
+
+
+def test_install_gives_every_install_the_preview_page() -> None:
+    out = dry_run().stdout
+    pip = [line for line in out.splitlines() if " pip install " in line and "constraint" in line]
+    assert pip and pip[0].endswith(r"\[http\]"), out
+
+
 def test_exit_code_78_is_the_config_error_code() -> None:
     from edgepose.errors import ConfigError
 
