@@ -27,9 +27,9 @@ from edgepose.config import load_config
 from edgepose.errors import EXIT_SOFTWARE
 from edgepose.notify import Notifier
 from edgepose.publish.stdout import StdoutPublisher
-from edgepose.sources import FrameFeed, SourceError, SourceKind, SourceUri, create_source, register_source
-from edgepose.sources.base import _REGISTRY
+from edgepose.sources import FrameFeed, SourceError, SourceKind, SourceUri, register_source
 from edgepose.sources.opencv import OpenCVSource
+from edgepose.sources.registry import _REGISTRY
 from edgepose.types import Frame, SourceState
 from tests.plugins.broker import Broker, Recorder, free_port
 from tests.plugins.daemon import REPO, NotifySocket, edgepose_cmd, fast_model, run_edgepose
@@ -282,8 +282,7 @@ def test_unexpected_error_in_the_capture_thread_exits_70(
 ) -> None:
     config = daemon_config(source={"uri": f"file:{media / 'pan_zidane.avi'}", "loop": True})
     saved = dict(_REGISTRY)
-    create_source(SourceUri(SourceKind.FILE, "file:x", location="x"), load_config(config).source)
-    register_source(SourceKind.FILE, _BuggySource)  # the built-ins are registered by the call above
+    register_source(SourceKind.FILE, _BuggySource)
     try:
         code = run_service_in_process(config)
     finally:
@@ -394,7 +393,8 @@ def test_sighup_while_starting_is_queued_not_fatal(
         # The handler is in place before numpy, OpenCV, pydantic and the models are loaded.
         assert "_multiarray_umath" not in maps and "cv2" not in maps and "pydantic_core" not in maps
         assert not notify_socket.times_of("READY=1")
-        notify_socket.wait_for("READY=1", timeout_s=60)
+        ready_at = notify_socket.wait_for("READY=1", timeout_s=60)
+        notify_socket.wait_for("RELOADING=1", timeout_s=30, after=ready_at)  # the queued reload
         assert proc.poll() is None
         stderr = terminate(proc)
     finally:
