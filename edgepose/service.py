@@ -11,7 +11,6 @@ an error in any thread, or a source that ended without a frame, is 70 (EXIT_SOFT
 
 from __future__ import annotations
 
-import importlib
 import logging
 import secrets
 import threading
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from edgepose.config import Config, state_directory
-from edgepose.config.activity import ActivityConfig
 from edgepose.config.model import ModelConfig
 from edgepose.errors import EXIT_SOFTWARE
 from edgepose.notify import Notifier
@@ -41,11 +39,13 @@ from edgepose.service_stages import (
     Pipeline,
     SourceListener,
     StagedReload,
+    build_activity,
     build_pipeline,
+    people_count,
 )
-from edgepose.service_stats import Meter, read_cpu_temp_c
+from edgepose.service_stats import Meter, read_cpu_temp_c, status_line
 from edgepose.sources import END, FrameFeed, make_feed
-from edgepose.types import ActivityState, Event, Frame, PoseResult, ServiceStats, SourceState
+from edgepose.types import Frame, ServiceStats, SourceState
 
 log = logging.getLogger(__name__)
 
@@ -53,32 +53,6 @@ _POLL_S = 0.25  # longest the loop waits for a frame before checking stop, reloa
 _PERIODIC_S = 1.0
 _STOP_FLUSH_S = 1.5  # on SIGTERM: the whole shutdown stays well under 3 s; the rest stays spooled
 _END_FLUSH_S = 10.0  # at the end of a file: deliver what was queued before exiting 0
-
-
-class _PeopleCount:
-    """Stand-in when the activity engine is off or not installed: state with the people count only."""
-
-    def update(self, result: PoseResult) -> tuple[list[Event], ActivityState]:
-        return [], ActivityState(timestamp_ms=result.timestamp_ms, people=len(result.poses))
-
-
-def build_activity(config: ActivityConfig, id_prefix: str = "ev") -> ActivityStage:
-    """The activity engine for the config, or the people counter when disabled or absent.
-
-    `id_prefix` starts every event id; it must differ between runs, because consumers drop
-    events whose id they have seen (delivery is at least once).
-    """
-    if not config.enabled:
-        return _PeopleCount()
-    try:
-        module = importlib.import_module("edgepose.activity.engine")
-    except ModuleNotFoundError as exc:
-        if exc.name != "edgepose.activity.engine":
-            raise
-        log.warning("activity engine not installed: publishing poses and people counts only")
-        return _PeopleCount()
-    engine: ActivityStage = module.ActivityEngine(config, id_prefix=id_prefix)
-    return engine
 
 
 def build_publisher(config: Config) -> Publisher:
@@ -123,7 +97,7 @@ class Service:
         self._meter = Meter()
         self._publisher: Publisher | None = None
         self._pipeline: Pipeline | None = None
-        self._activity: ActivityStage = _PeopleCount()
+        self._activity: ActivityStage = people_count()
         self._feed: FrameFeed | None = None
         self._source_state = SourceState.STARTING
         self._cpu_temp_c: float | None = None  # refreshed once a second, not per frame
@@ -311,18 +285,10 @@ class Service:
             self._notifier.status(self._status_text(now))
 
     def _status_text(self, now: float) -> str:
-        people = self._meter.people
         pub = self._publisher
-        link = "connected" if pub is not None and pub.connected else "disconnected"
-        if self._meter.frames == 0 and self._source_state is not SourceState.RUNNING:
-            return f"waiting for camera ({self._source_detail()}), {self.config.service.publish} {link}"
-        text = (
-            f"{self._meter.fps(now):.1f} fps, {people} {'person' if people == 1 else 'people'}, "
-            f"{self.config.service.publish} {link}"
-        )
-        if self._source_state is not SourceState.RUNNING:
-            text += f", source {self._source_state}"
-        return text
+        up = "connected" if pub is not None and pub.connected else "disconnected"
+        link = f"{self.config.service.publish} {up}"
+        return status_line(self._meter, now, self._source_state, link, self._source_detail())
 
     def _source_detail(self) -> str:
         """Why the source is not delivering (its last error), else its name; redacted."""

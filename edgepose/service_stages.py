@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from edgepose.config.activity import ActivityConfig
 from edgepose.config.model import ModelConfig
 from edgepose.publish.base import Publisher
 from edgepose.service_lifecycle import quietly
@@ -105,3 +107,34 @@ class StagedReload:
         if self.publisher is not None:
             publisher = self.publisher
             quietly(lambda: publisher.close(timeout_s=0.0))
+
+
+class _PeopleCount:
+    """Stand-in when the activity engine is off or not installed: state with the people count only."""
+
+    def update(self, result: PoseResult) -> tuple[list[Event], ActivityState]:
+        return [], ActivityState(timestamp_ms=result.timestamp_ms, people=len(result.poses))
+
+
+def build_activity(config: ActivityConfig, id_prefix: str = "ev") -> ActivityStage:
+    """The activity engine for the config, or the people counter when disabled or absent.
+
+    `id_prefix` starts every event id; it must differ between runs, because consumers drop
+    events whose id they have seen (delivery is at least once).
+    """
+    if not config.enabled:
+        return _PeopleCount()
+    try:
+        module = importlib.import_module("edgepose.activity.engine")
+    except ModuleNotFoundError as exc:
+        if exc.name != "edgepose.activity.engine":
+            raise
+        log.warning("activity engine not installed: publishing poses and people counts only")
+        return _PeopleCount()
+    engine: ActivityStage = module.ActivityEngine(config, id_prefix=id_prefix)
+    return engine
+
+
+def people_count() -> ActivityStage:
+    """The stage used before the activity engine is built: state with the people count only."""
+    return _PeopleCount()

@@ -6,7 +6,7 @@ import collections
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgepose.types import PoseResult
+from edgepose.types import PoseResult, SourceState
 
 FPS_WINDOW_S = 3.0
 _EMA_ALPHA = 0.1
@@ -57,3 +57,12 @@ class Meter:
 
 def _ema(old: float, new: float) -> float:
     return (1.0 - _EMA_ALPHA) * old + _EMA_ALPHA * new
+
+
+def status_line(meter: Meter, now: float, source: SourceState, link: str, detail: str) -> str:
+    """systemd's STATUS= line: "waiting for camera (why)" before the first frame, else the figures."""
+    if meter.frames == 0 and source is not SourceState.RUNNING:
+        return f"waiting for camera ({detail}), {link}"
+    people = meter.people
+    text = f"{meter.fps(now):.1f} fps, {people} {'person' if people == 1 else 'people'}, {link}"
+    return text if source is SourceState.RUNNING else f"{text}, source {source}"
