@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import itertools
 import json
 import os
 import re
@@ -202,9 +201,11 @@ def test_sd_notify_ready_then_watchdog_through_a_wedged_camera_and_stop(
         time.sleep(4.0)
         assert proc.poll() is None
         watchdogs = [t for t in notify_socket.times_of("WATCHDOG=1") if t > ready_at]
-        gaps = [b - a for a, b in itertools.pairwise(watchdogs)]
+        # Not a timing bound (a loaded machine stretches gaps): the loop keeps sending, where a daemon
+        # that stops WATCHDOG=1 while it reopens the source sends none in this window.
+        during = [t for t in watchdogs if reconnecting_at <= t <= reconnecting_at + 4.0]
         assert watchdogs[-1] > reconnecting_at + 3.0, "WATCHDOG stopped while the camera was reopened"
-        assert max(gaps) < 0.9, f"a {max(gaps):.2f} s gap in WATCHDOG=1 (the watchdog would fire)"
+        assert len(during) >= 3, f"only {len(during)} WATCHDOG=1 in 4 s while the camera was reopened"
         assert any("stdout connected" in m for m in status_lines)
         elapsed, stderr = stop_daemon(proc, notify_socket)
     finally:
