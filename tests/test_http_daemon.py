@@ -175,7 +175,7 @@ def test_daemon_serves_preview_health_metrics_and_notices_a_lost_camera(
 @pytest.mark.parametrize(
     ("extra", "code", "message"),
     [
-        ('password_file = "missing.passwd"', 78, "cannot read password file"),
+        ('password_file = "missing.passwd"', 78, "[http] password_file: missing.passwd: no such file"),
         ("", 69, "cannot listen on 127.0.0.1:"),
     ],
 )

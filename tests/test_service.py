@@ -320,7 +320,7 @@ def test_check_all_ok_on_a_good_setup(daemon_config: Callable[..., Path]) -> Non
     assert names[:2] == ["config", "runtime"]
     assert {"accelerator", "models", "source", "broker", "state"} <= set(names)
     assert all(line.split()[0] in ("ok", "warn") for line in lines)
-    assert any("pose_landmark_lite.tflite" in line for line in lines)
+    assert any("pose_landmark_lite_nomask.tflite" in line for line in lines)  # no mask head: none asked
 
 
 def test_check_reports_an_unreachable_broker(daemon_config: Callable[..., Path]) -> None:
