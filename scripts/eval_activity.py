@@ -162,12 +162,131 @@ def timing() -> None:
         )
 
 
+def real_people_tables(figure: Path, people: int) -> None:
+    """Block-wise cross-validated posture and gesture confusion on real people, a PNG, motions."""
+    from edgepose.activity.pose_model import decide
+    from tools.evaluation import datasets
+    from tools.evaluation import real_poses as rp
+
+    cfg = ActivityConfig()
+    samples = datasets.load_all()
+    data = {c: rp.features_of(s) for c, s in samples.items()}
+    splits = {c: list(rp.block_folds(len(cf.features), rp.FOLDS, rp.GAP)) for c, cf in data.items()}
+    postures: dict[str, Counter[str]] = {c: Counter() for c in data}
+    gestures: dict[str, Counter[str]] = {c: Counter() for c in data}
+    for k in range(rp.FOLDS):
+        model = rp.train_on(data, {c: splits[c][k][0] for c in data})
+        for c, cf in data.items():
+            for i in splits[c][k][1]:
+                posture, gesture = decide(cf.features[i], model, cfg)
+                postures[c][posture.value] += 1
+                gestures[c][gesture or "none"] += 1
+    print(f"\n### Real people, block-wise {rp.FOLDS}-fold cross-validation (development part)\n")
+    p_cols = ["standing", "sitting", "squatting", "lying", "unknown"]
+    g_cols = ["left_arm_raised", "right_arm_raised", "t_pose", "both_hands_up", "none"]
+    print(
+        "| class | n | truth posture | "
+        + " | ".join(p_cols)
+        + " | truth gesture | "
+        + " | ".join(g_cols)
+        + " |"
+    )
+    print("|---|---:|---|" + "---:|" * len(p_cols) + "---|" + "---:|" * len(g_cols))
+    for c in data:
+        n = sum(postures[c].values())
+        pc = " | ".join(str(postures[c][x]) for x in p_cols)
+        gc = " | ".join(str(gestures[c][x]) for x in g_cols)
+        print(f"| {c} | {n} | {rp.POSTURE_TRUTH.get(c, '-')} | {pc} | {rp.GESTURE_TRUTH[c]} | {gc} |")
+    print("\nPer truth class (correct / n):\n")
+    for truth in p_cols[:4]:
+        members = [c for c in data if rp.POSTURE_TRUTH.get(c) == truth]
+        ok = sum(postures[c][truth] for c in members)
+        n = sum(sum(postures[c].values()) for c in members)
+        print(f"- posture {truth}: {ok}/{n} = {ok / n:.1%}")
+    for truth in g_cols[:4]:
+        members = [c for c in data if rp.GESTURE_TRUTH[c] == truth]
+        ok = sum(gestures[c][truth] for c in members)
+        n = sum(sum(gestures[c].values()) for c in members)
+        print(f"- gesture {truth}: {ok}/{n} = {ok / n:.1%}")
+    others = [c for c in data if rp.GESTURE_TRUTH[c] == "none"]
+    false = sum(sum(gestures[c].values()) - gestures[c]["none"] for c in others)
+    n = sum(sum(gestures[c].values()) for c in others)
+    print(f"- false gestures on the {len(others)} other classes: {false}/{n} = {false / n:.2%}")
+    _figure(figure, data=data, postures=postures, gestures=gestures, p_cols=p_cols, g_cols=g_cols)
+    print(f"\nFigure: {figure.relative_to(REPO)}")
+
+    print(f"\n### Falls and squats between real poses ({people} people each)\n")
+    print("| clip | truth | falls | squat reps | other reps | postures |")
+    print("|---|---|---:|---:|---:|---|")
+    for m in rp.motions(samples, people):
+        engine = ActivityEngine(ActivityConfig(), id_prefix="eval")
+        events = []
+        for result in rp.motion_results(m, m.keys[-1][0] + 4.0):
+            events += engine.update(result)[0]
+        reps = Counter(str(e.attributes["exercise"]) for e in events if e.type is EventType.REP)
+        falls = sum(1 for e in events if e.type is EventType.FALL_DETECTED)
+        seq = [str(e.attributes["posture"]) for e in events if e.type is EventType.POSTURE_CHANGED]
+        truth = "fall" if m.fall else (f"{m.squats} squats" if m.squats else "no fall")
+        other = sum(v for k, v in reps.items() if k != "squat")
+        print(f"| {m.name} | {truth} | {falls} | {reps['squat']} | {other} | {' > '.join(seq)} |")
+
+
+def _figure(
+    path: Path,
+    *,
+    data: dict[str, object],
+    postures: dict[str, Counter[str]],
+    gestures: dict[str, Counter[str]],
+    p_cols: list[str],
+    g_cols: list[str],
+) -> None:
+    """Both confusion matrices (rows: dataset classes, share of the row) as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    rows = list(data)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 8))
+    for ax, counts, cols, title in (
+        (axes[0], postures, p_cols, "posture"),
+        (axes[1], gestures, g_cols, "static gesture"),
+    ):
+        m = np.array([[counts[r][c] / max(1, sum(counts[r].values())) for c in cols] for r in rows])
+        ax.imshow(m, cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right")
+        ax.set_yticks(range(len(rows)), rows if ax is axes[0] else [""] * len(rows))
+        for i in range(len(rows)):
+            for j in range(len(cols)):
+                if m[i, j] >= 0.005:
+                    ax.text(
+                        j,
+                        i,
+                        f"{m[i, j]:.0%}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if m[i, j] > 0.6 else "black",
+                    )
+        ax.set_title(f"{title} (block-wise CV, share of each class)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+
+
 def main() -> None:
     """Print every table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="noise seeds per generated clip")
     parser.add_argument("--posture-samples", type=int, default=100, help="held-out samples per posture")
+    parser.add_argument("--real-only", action="store_true", help="only the real-people tables")
+    parser.add_argument("--people", type=int, default=6, help="people per real-pose motion")
+    parser.add_argument("--figure", type=Path, default=REPO / "docs" / "activity_confusion.png")
     args = parser.parse_args()
+    real_people_tables(args.figure, args.people)
+    if args.real_only:
+        return
     reps_table(args.seeds)
     falls_table(args.seeds)
     gestures_table(args.seeds)

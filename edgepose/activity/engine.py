@@ -24,11 +24,13 @@ from edgepose.activity.falls import FallDetector
 from edgepose.activity.features import PoseFeatures, compute_features
 from edgepose.activity.gestures import GestureDetector
 from edgepose.activity.inactivity import InactivityDetector
-from edgepose.activity.posture import PostureTracker, classify_posture, is_lying
+from edgepose.activity.pose_model import MODEL_FILE, PoseModel, decide, load_pose_model
+from edgepose.activity.posture import PostureTracker, is_lying
 from edgepose.activity.presence import Presence
 from edgepose.activity.reps import RepCounter
 from edgepose.config.activity import ActivityConfig
-from edgepose.types import ActivityState, Event, EventType, PoseResult, TrackState
+from edgepose.paths import bundled_models_dir
+from edgepose.types import ActivityState, Event, EventType, PoseResult, Posture, TrackState
 
 # A new tracker id whose hips are within this many torso lengths of a person lost moments ago
 # (not yet `leave_ms`) continues that person.
@@ -60,8 +62,9 @@ class ActivityEngine:
         config: ActivityConfig,
         id_prefix: str | None = None,
         classifier: KnnPoseClassifier | None = None,
+        pose_model: PoseModel | None = None,
     ) -> None:
-        """Build the engine; reads the classifier file named in the config unless one is given.
+        """Build the engine; reads the classifier and pose model files unless they are given.
 
         Event ids are `{id_prefix}-{n}`; without a prefix a random one is drawn, so that ids stay
         unique across restarts (pass one for reproducible ids).
@@ -73,6 +76,10 @@ class ActivityEngine:
         if classifier is None and cc.path is not None:
             classifier = load_classifier(cc.path, cc.top_n_by_max_distance, cc.top_n_by_mean_distance)
         self._classifier = classifier
+        pm = config.pose_model
+        if pose_model is None and pm.enabled:
+            pose_model = load_pose_model(pm.path or bundled_models_dir() / MODEL_FILE)
+        self._pose_model = pose_model if pm.enabled else None
         self._tracks: dict[int, _Track] = {}
         self._aliases: dict[int, int] = {}  # tracker id -> engine track id after a hand-over
         self._last_ms = 0
@@ -167,7 +174,7 @@ class ActivityEngine:
     def _update_track(self, track: _Track, f: PoseFeatures, t: int) -> list[Emit]:
         track.last_features = f
         out = track.presence.seen(f, t)
-        instant = classify_posture(f, self.config.posture)
+        instant, static = self._posture_and_gesture(f)
         lying = is_lying(f, self.config.posture)
         if not track.presence.confirmed:
             track.posture.update(instant, t)  # warm up without events
@@ -176,10 +183,14 @@ class ActivityEngine:
         out += track.posture.update(instant, t)
         out += track.falls.update(f, lying, t)
         out += track.reps.update(f, t)
-        out += track.gestures.update(f, t)
+        out += track.gestures.update(f, t, static)
         out += track.inactivity.update(f, t)
         out += self._classify(track, f, t)
         return out
+
+    def _posture_and_gesture(self, f: PoseFeatures) -> tuple[Posture, str | None]:
+        """This frame's posture and static gesture (pose model and rules, see `decide`)."""
+        return decide(f, self._pose_model, self.config)
 
     def _classify(self, track: _Track, f: PoseFeatures, t: int) -> list[Emit]:
         if self._classifier is None or track.smoothing is None:

@@ -108,14 +108,15 @@ class GestureDetector:
         last = self.last_fired_ms.get(name)
         return last is None or t - last >= self.cfg.cooldown_ms
 
-    def update(self, f: PoseFeatures, t: int) -> list[Emit]:
-        """Feed one frame of the track."""
+    def update(self, f: PoseFeatures, t: int, static: str | None) -> list[Emit]:
+        """Feed one frame of the track and the static gesture it shows (pose model or `static_gesture`)."""
         if not f.torso_inclination_deg <= self.upright_max_deg:
             self.held = None
             self._swing.clear()
             return []
         out = self._waves(f, t)
-        g = static_gesture(f, self.cfg)
+        # A waving hand is above the shoulder too: no static gesture while a wave is under way.
+        g = None if self._waving() else static
         if g == self.held:
             self.absent_since_ms = None
         elif self.held is not None and (self.absent_since_ms is None or t - self.absent_since_ms < GRACE_MS):
@@ -136,6 +137,12 @@ class GestureDetector:
             self.last_fired_ms[g] = t
             out.append(Emit(EventType.GESTURE, {"gesture": g, "held_ms": t - self.held_since_ms}))
         return out
+
+    def _waving(self) -> bool:
+        """Whether a hand has swung sideways at least once in the wave window."""
+        return any(
+            count_reversals([v for _, v in h], self.cfg.wave_min_amplitude) >= 1 for h in self._swing.values()
+        )
 
     def _waves(self, f: PoseFeatures, t: int) -> list[Emit]:
         out: list[Emit] = []

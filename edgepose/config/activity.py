@@ -227,6 +227,23 @@ class ClassifierConfig(StrictModel):
         return self
 
 
+class PoseModelConfig(StrictModel):
+    """The bundled posture/gesture model (a k-NN over real people's 2D poses)."""
+
+    enabled: bool = Field(
+        True,
+        description="Decide posture and static arm gestures with the pose model; false: with the angle "
+        "rules only. The rules decide whenever the model cannot (too few landmarks visible).",
+    )
+    path: Path | None = Field(
+        None, description="A pose model file to use instead of the bundled models/activity_poses.json."
+    )
+    rules_for_lying: bool = Field(
+        True,
+        description="Keep the angle rule's lying (world landmarks with camera_tilt_deg) when it says lying.",
+    )
+
+
 class ActivityConfig(StrictModel):
     """Activity rules and their thresholds."""
 
@@ -252,6 +269,10 @@ class ActivityConfig(StrictModel):
     )
     classifier: ClassifierConfig = Field(
         default_factory=lambda: ClassifierConfig.model_validate({}), description="Custom pose classifier."
+    )
+    pose_model: PoseModelConfig = Field(
+        default_factory=lambda: PoseModelConfig.model_validate({}),
+        description="Bundled posture/gesture model.",
     )
 
     @field_validator("zones")

@@ -1,0 +1,143 @@
+"""Activity on real people's poses (pose-classification-kit, development part only).
+
+The dataset loader never hands out the held-out last 15% of a class file; BODY25 maps to
+BlazePose-33 and COCO-17 with missing keypoints not visible; the shipped pose model keeps its
+accuracy on a block-wise cross-validation computed here; falls and squats built between real
+poses are found. The dataset is fetched with pip into the edgepose cache on first use.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgepose.activity.engine import ActivityEngine
+from edgepose.activity.features import compute_features
+from edgepose.activity.pose_model import MODEL_FILE, decide, load_pose_model
+from edgepose.config.activity import ActivityConfig
+from edgepose.paths import bundled_models_dir
+from edgepose.types import EventType, SkeletonKind
+from tools.evaluation import datasets
+from tools.evaluation import real_poses as rp
+from tools.evaluation.body25 import to_blazepose33, to_coco17_rows, to_pose
+
+
+@pytest.fixture(scope="module")
+def development() -> dict[str, datasets.BodySamples]:
+    return datasets.load_all()
+
+
+def test_loader_never_returns_the_held_out_part(tmp_path: Path) -> None:
+    entries = [{"x": [float(i)] * 25, "y": [0.0] * 25, "a": [1.0] * 25} for i in range(20)]
+    (tmp_path / "Probe_body.json").write_text(json.dumps({"info": {}, "data": entries}))
+    got = datasets.load_class("Probe", tmp_path)
+    assert len(got) == 17 and got.file_entries == 20
+    assert sorted({float(v) for v in got.keypoints[:, 0, 0]}) == [float(i) for i in range(17)]
+
+
+def test_real_class_files_are_cut_at_85_percent(development: dict[str, datasets.BodySamples]) -> None:
+    for label, s in development.items():
+        assert len(s) == int(s.file_entries * 0.85) < s.file_entries, label
+
+
+def test_body25_mapping_fixture(repo_root: Path) -> None:
+    fx = json.loads((repo_root / "tests" / "data" / "body25_mapping.json").read_text())
+    body = np.array(fx["body25"], dtype=np.float32)
+    blaze = to_blazepose33(body)
+    assert np.flatnonzero(blaze[:, 3]).tolist() == fx["blazepose_visible"]
+    assert np.flatnonzero(to_coco17_rows(body)[:, 3]).tolist() == fx["coco17_visible"]
+    assert blaze[11, :2].tolist() == pytest.approx([0.2, 0.6])  # left shoulder <- LShoulder (5)
+    assert blaze[16, 3] == 0.0 and blaze[31, 3] == 0.0  # right wrist, left toe not found
+    pose = to_pose(body, width=640, height=480, center_px=(320, 240), px_per_unit=100)
+    assert pose.landmarks[0, 1] < pose.landmarks[27, 1]  # y up -> image y down: nose above ankle
+    assert pose.world_landmarks is None and np.all(pose.landmarks[:, 2] == 0.0)
+    coco = to_pose(body, skeleton=SkeletonKind.COCO_17)
+    f = compute_features(coco, 0, 640, 480)
+    assert f.angles.knee_left == pytest.approx(180.0, abs=1.0)
+
+
+def _cross_validate(
+    development: dict[str, datasets.BodySamples],
+) -> tuple[dict[str, float], dict[str, float], float]:
+    cfg = ActivityConfig()
+    data = {c: rp.features_of(s) for c, s in development.items()}
+    posture: dict[str, Counter[str]] = {}
+    gesture: dict[str, Counter[str]] = {}
+    false = total_other = 0
+    for k in range(rp.FOLDS):
+        splits = {c: list(rp.block_folds(len(cf.features), rp.FOLDS, rp.GAP))[k] for c, cf in data.items()}
+        model = rp.train_on(data, {c: sp[0] for c, sp in splits.items()})
+        for c, cf in data.items():
+            for i in splits[c][1]:
+                p, g = decide(cf.features[i], model, cfg)
+                pt, gt = rp.POSTURE_TRUTH.get(c), rp.GESTURE_TRUTH[c]
+                if pt is not None:
+                    posture.setdefault(pt, Counter())[p.value == pt] += 1
+                if gt == "none":
+                    total_other += 1
+                    false += g is not None
+                else:
+                    gesture.setdefault(gt, Counter())[g == gt] += 1
+    share = {k: v[True] / sum(v.values()) for k, v in posture.items()}
+    g_share = {k: v[True] / sum(v.values()) for k, v in gesture.items()}
+    return share, g_share, false / total_other
+
+
+@pytest.fixture(scope="module")
+def cv(development: dict[str, datasets.BodySamples]) -> tuple[dict[str, float], dict[str, float], float]:
+    return _cross_validate(development)
+
+
+def test_posture_and_gestures_on_real_people_block_wise(
+    cv: tuple[dict[str, float], dict[str, float], float],
+) -> None:
+    posture, gesture, false = cv
+    for name in ("standing", "squatting", "lying"):
+        assert posture[name] >= 0.95, (name, posture)
+    for name in ("left_arm_raised", "t_pose", "both_hands_up"):
+        assert gesture[name] >= 0.95, (name, gesture)
+    assert false <= 0.02
+    # Below the 95 % goal (see docs/activity.md): floors at the measured 85.4 % and 76.1 %, a
+    # little under, so that a worse model fails; the goal itself is the xfail test below.
+    assert posture["sitting"] >= 0.83 and gesture["right_arm_raised"] >= 0.74, (posture, gesture)
+
+
+@pytest.mark.xfail(strict=True, reason="sitting 85% and right arm raised 76% on block-wise CV: goal not met")
+def test_sitting_and_right_arm_reach_the_goal(cv: tuple[dict[str, float], dict[str, float], float]) -> None:
+    posture, gesture, _ = cv
+    assert posture["sitting"] >= 0.95 and gesture["right_arm_raised"] >= 0.95
+
+
+def test_shipped_model_loads_and_is_the_trained_one() -> None:
+    model = load_pose_model(bundled_models_dir() / MODEL_FILE)
+    assert len(model.labels) > 4000 and set(model.labels) == set(rp.MODEL_LABEL.values())
+
+
+def test_falls_and_squats_between_real_poses(development: dict[str, datasets.BodySamples]) -> None:
+    found = false = 0
+    squat_reps = 0
+    expected_squats = 0
+    for m in rp.motions(development, 6):
+        engine = ActivityEngine(ActivityConfig(), id_prefix="t")
+        events = []
+        for result in rp.motion_results(m, m.keys[-1][0] + 4.0):
+            events += engine.update(result)[0]
+        falls = sum(1 for e in events if e.type is EventType.FALL_DETECTED)
+        if m.fall:
+            found += falls == 1
+        else:
+            false += falls
+        if m.squats:
+            squat_reps += sum(
+                1 for e in events if e.type is EventType.REP and e.attributes["exercise"] == "squat"
+            )
+            expected_squats += m.squats
+    # Measured: 5 of 6 falls, 2 false falls (lying down slowly) in 18 look-alikes, 5 of 30 squats
+    # (docs/activity.md); these bounds are those measurements, not goals.
+    assert found >= 5
+    assert false <= 2
+    assert 5 <= squat_reps <= expected_squats

@@ -1,0 +1,221 @@
+"""Posture and gesture truth for the pose-classification-kit classes, features, and block-wise CV.
+
+Every dataset class has a posture truth (or none, for Warrior II, a lunge) and a gesture truth
+(the four gesture classes; every other class is "no gesture"). Cross-validation splits each class
+file (development part) into contiguous blocks and leaves `gap` samples out of training on each
+side of the test block, so near-identical neighbouring frames never sit in train and test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from edgepose.activity.features import PoseFeatures, compute_features
+from edgepose.activity.pose_model import (
+    LABEL_GESTURE,
+    LABEL_POSTURE,
+    MIN_COMPONENTS,
+    PoseModel,
+    pose_vectors,
+    train_pose_model,
+)
+from edgepose.types import FloatArray, PoseResult, SkeletonKind
+from tools.evaluation.body25 import to_pose
+from tools.evaluation.datasets import BodySamples
+
+IntArray = npt.NDArray[np.intp]
+#: Training uses every STRIDE-th sample; K neighbours vote; FOLDS blocks per class, GAP samples
+#: each side of a test block kept out of training.
+STRIDE: Final = 2
+K: Final = 5
+FOLDS: Final = 5
+GAP: Final = 10
+
+#: The model label each dataset class is trained as (posture + static gesture, side-free).
+MODEL_LABEL: Final[dict[str, str]] = {
+    "Stand": "standing",
+    "MilitarySalute": "standing",
+    "Traffic_AllStop": "standing",
+    "Traffic_BackFrontStop": "standing",
+    "Traffic_BackStop": "standing",
+    "Traffic_FrontStop": "standing",
+    "Traffic_LeftTurn": "standing",
+    "Traffic_RightTurn": "standing",
+    "Yoga_Tree_left": "standing",
+    "Yoga_Tree_right": "standing",
+    "Stand_LeftArmRaised": "arm_raised",
+    "Stand_RightArmRaised": "arm_raised",
+    "T": "t_pose",
+    "Yoga_UpwardSalute": "both_hands_up",
+    "Seated": "sitting",
+    "Squat": "squatting",
+    "Plank": "lying",
+    "PushUp_Low": "lying",
+    "Yoga_Warrior2_left": "lunge",
+    "Yoga_Warrior2_right": "lunge",
+}
+#: The posture each class must get (Warrior II, a deep lunge, has none and is only reported).
+POSTURE_TRUTH: Final[dict[str, str]] = {
+    c: LABEL_POSTURE[label].value for c, label in MODEL_LABEL.items() if label != "lunge"
+}
+#: The gesture each class must fire ("none": any gesture on it is a false gesture).
+GESTURE_TRUTH: Final[dict[str, str]] = {
+    c: {"Stand_LeftArmRaised": "left_arm_raised", "Stand_RightArmRaised": "right_arm_raised"}.get(
+        c, LABEL_GESTURE[label] or "none"
+    )
+    for c, label in MODEL_LABEL.items()
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClassFeatures:
+    """Per-sample features of one class (development part), in file order; None where unusable."""
+
+    label: str
+    features: tuple[PoseFeatures, ...]
+    vectors: FloatArray  # N x 13 x 2 pose vectors (2D only), NaN where landmarks are missing
+
+
+def features_of(samples: BodySamples, *, world: bool = False, coco17: bool = False) -> ClassFeatures:
+    """Features of every sample as the engine computes them (640x480 frame, z = 0)."""
+    skeleton = SkeletonKind.COCO_17 if coco17 else SkeletonKind.BLAZEPOSE_33
+    feats = []
+    for k in samples.keypoints:
+        pose = to_pose(k, world=world and not coco17, skeleton=skeleton)
+        feats.append(compute_features(pose, 0, 640, 480))
+    vectors = np.stack([pose_vectors(f) for f in feats]).astype(np.float32)
+    return ClassFeatures(samples.label, tuple(feats), vectors)
+
+
+def block_folds(n: int, folds: int, gap: int) -> Iterator[tuple[IntArray, IntArray]]:
+    """(train, test) index arrays: contiguous test blocks, `gap` samples each side kept out of train."""
+    edges = np.linspace(0, n, folds + 1).astype(int)
+    idx = np.arange(n)
+    for k in range(folds):
+        lo, hi = int(edges[k]), int(edges[k + 1])
+        test = idx[lo:hi]
+        train = idx[(idx < lo - gap) | (idx >= hi + gap)]
+        yield train, test
+
+
+def train_on(
+    data: Mapping[str, ClassFeatures], indices: Mapping[str, IntArray], stride: int = STRIDE, k: int = K
+) -> PoseModel:
+    """A pose model from the given samples of each class, every `stride`-th one (neighbours are alike)."""
+    labels: list[str] = []
+    vectors: list[FloatArray] = []
+    for c, cf in data.items():
+        for i in indices[c][::stride]:
+            if np.count_nonzero(~np.isnan(cf.vectors[i])) >= MIN_COMPONENTS:
+                labels.append(MODEL_LABEL[c])
+                vectors.append(cf.vectors[i])
+    return train_pose_model(labels, vectors, k)
+
+
+# --- Motions between real people's poses -------------------------------------------------------
+
+FPS: Final = 30
+FLOOR_PX: Final = 450.0
+PX_PER_UNIT: Final = 180.0
+
+
+@dataclass(frozen=True, slots=True)
+class Motion:
+    """Keyframes (time s, BODY25 pose) of one person and the truth of the clip."""
+
+    name: str
+    keys: tuple[tuple[float, FloatArray], ...]
+    fall: bool = False
+    squats: int = 0
+
+
+def _on_floor(body25: FloatArray) -> FloatArray:
+    """The pose in pixels (x, y down), its lowest found keypoint on the floor line, centred at x 320."""
+    out = body25.copy()
+    found = out[:, 2] > 0
+    out[:, 0] = 320.0 + out[:, 0] * PX_PER_UNIT
+    out[:, 1] = -out[:, 1] * PX_PER_UNIT
+    out[:, 1] += FLOOR_PX - out[found, 1].max()
+    return out
+
+
+def _smooth(u: float) -> float:
+    u = min(1.0, max(0.0, u))
+    return u * u * (3.0 - 2.0 * u)
+
+
+def pose_at(motion: Motion, t_s: float) -> FloatArray:
+    """The interpolated pose in pixels at time t (held before the first and after the last key)."""
+    keys = [(t, _on_floor(k)) for t, k in motion.keys]
+    if t_s <= keys[0][0]:
+        return keys[0][1]
+    for (t0, a), (t1, b) in itertools.pairwise(keys):
+        if t_s <= t1:
+            u = _smooth((t_s - t0) / (t1 - t0)) if t1 > t0 else 1.0
+            both = (a[:, 2] > 0) & (b[:, 2] > 0)
+            out = a + (b - a) * u
+            out[:, 2] = np.where(both, 1.0, 0.0)
+            return out
+    return keys[-1][1]
+
+
+def motion_results(motion: Motion, end_s: float) -> list[PoseResult]:
+    """The motion as frames of a 640x480 camera at FPS (2D only, z = 0)."""
+    results = []
+    for i in range(int(end_s * FPS)):
+        px = pose_at(motion, i / FPS)
+        body = px.copy()
+        body[:, 0] = (px[:, 0] - 320.0) / PX_PER_UNIT
+        body[:, 1] = -(px[:, 1] - 240.0) / PX_PER_UNIT
+        pose = to_pose(body, px_per_unit=PX_PER_UNIT)
+        results.append(PoseResult(i * 1000 // FPS, i, 640, 480, (pose,)))
+    return results
+
+
+def _blend(a: FloatArray, b: FloatArray, depth: float) -> FloatArray:
+    """A pose `depth` of the way from a to b, in the dataset's units (floor-aligned later)."""
+    out = a + (b - a) * depth
+    out[:, 2] = np.where((a[:, 2] > 0) & (b[:, 2] > 0), 1.0, 0.0)
+    return out
+
+
+def motions(samples: Mapping[str, BodySamples], people: int) -> list[Motion]:
+    """Falls, fall look-alikes and squat sets between real poses of `people` different samples each."""
+    rng = np.random.default_rng(17)
+
+    def pick(label: str) -> FloatArray:
+        kp = samples[label].keypoints
+        return kp[int(rng.integers(len(kp)))]
+
+    out: list[Motion] = []
+    for n in range(people):
+        stand, lie, seat, squat = (
+            pick("Stand"),
+            pick(("Plank", "PushUp_Low")[n % 2]),
+            pick("Seated"),
+            pick("Squat"),
+        )
+        fall_s = (0.6, 0.8, 1.0)[n % 3]
+        out.append(Motion(f"fall_{fall_s}s_{n}", ((1.0, stand), (1.0 + fall_s, lie)), fall=True))
+        out.append(Motion(f"sit_down_hard_0.4s_{n}", ((1.0, stand), (1.4, seat))))
+        out.append(Motion(f"bend_to_squat_1s_{n}", ((1.0, stand), (2.0, squat), (5.0, squat), (6.0, stand))))
+        out.append(Motion(f"lie_down_slowly_6s_{n}", ((1.0, stand), (3.5, squat), (7.0, lie))))
+        period = (1.6, 2.4, 4.0)[n % 3]
+        depth = (1.0, 0.85, 0.7)[n % 3]
+        reps = 5
+        keys: list[tuple[float, FloatArray]] = [(1.0, stand)]
+        for r in range(reps):
+            t0 = 1.0 + r * period
+            keys += [
+                (t0 + period * 0.45, _blend(stand, squat, depth)),
+                (t0 + period * 0.55, _blend(stand, squat, depth)),
+                (t0 + period, stand),
+            ]
+        out.append(Motion(f"squat_x{reps}_T{period}_depth{depth}_{n}", tuple(keys), squats=reps))
+    return out
