@@ -46,6 +46,7 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
 fi
 
 .venv/bin/python scripts/fetch_media.py >/dev/null
+.venv/bin/python -c "from tools.evaluation.datasets import fetch; fetch()"  # real poses (pose-classification-kit)
 if [ -f scripts/build_models.py ]; then
   .venv/bin/python scripts/build_models.py --precision float
 fi
