@@ -20,7 +20,8 @@ from edgepose.activity.features import compute_features
 from edgepose.activity.pose_model import MODEL_FILE, decide, load_pose_model
 from edgepose.config.activity import ActivityConfig
 from edgepose.paths import bundled_models_dir
-from edgepose.types import EventType, SkeletonKind
+from edgepose.skeleton import SkeletonKind
+from edgepose.types import EventType
 from tools.evaluation import datasets
 from tools.evaluation import real_poses as rp
 from tools.evaluation.body25 import to_blazepose33, to_coco17_rows, to_pose

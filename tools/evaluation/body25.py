@@ -13,8 +13,8 @@ from typing import Final
 
 import numpy as np
 
-from edgepose.skeleton import NUM_LANDMARKS, PoseLandmark, to_coco17
-from edgepose.types import FloatArray, Pose, SkeletonKind
+from edgepose.skeleton import NUM_LANDMARKS, PoseLandmark, SkeletonKind, to_coco17
+from edgepose.types import FloatArray, Pose
 
 L = PoseLandmark
 #: BlazePose landmark <- BODY25 index.

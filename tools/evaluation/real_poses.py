@@ -25,7 +25,8 @@ from edgepose.activity.pose_model import (
     pose_vectors,
     train_pose_model,
 )
-from edgepose.types import FloatArray, PoseResult, SkeletonKind
+from edgepose.skeleton import SkeletonKind
+from edgepose.types import FloatArray, PoseResult
 from tools.evaluation.body25 import to_pose
 from tools.evaluation.datasets import BodySamples
 
@@ -191,7 +192,7 @@ def motions(samples: Mapping[str, BodySamples], people: int) -> list[Motion]:
 
     def pick(label: str) -> FloatArray:
         kp = samples[label].keypoints
-        return kp[int(rng.integers(len(kp)))]
+        return np.asarray(kp[int(rng.integers(len(kp)))], dtype=np.float32)
 
     out: list[Motion] = []
     for n in range(people):
