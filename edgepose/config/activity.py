@@ -230,15 +230,15 @@ class ClassifierConfig(StrictModel):
 class PoseModelConfig(StrictModel):
     """The bundled posture/gesture model (a k-NN over real people's 2D poses)."""
 
-    enabled: bool = Field(
+    enabled: Bool = Field(
         True,
         description="Decide posture and static arm gestures with the pose model; false: with the angle "
         "rules only. The rules decide whenever the model cannot (too few landmarks visible).",
     )
-    path: Path | None = Field(
+    path: ConfigPath | None = Field(
         None, description="A pose model file to use instead of the bundled models/activity_poses.json."
     )
-    rules_for_lying: bool = Field(
+    rules_for_lying: Bool = Field(
         True,
         description="Keep the angle rule's lying (world landmarks with camera_tilt_deg) when it says lying.",
     )

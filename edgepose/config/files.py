@@ -51,6 +51,7 @@ def file_problems(config: Config) -> list[FileProblem]:
         (("mqtt", "key_file"), config.mqtt.key_file, lambda p: _secret(p, _private_key(config))),
         (("http", "password_file"), config.http.password_file, lambda p: _secret(p, _http_users)),
         (("activity", "classifier", "path"), config.activity.classifier.path, _classifier),
+        (("activity", "pose_model", "path"), config.activity.pose_model.path, _pose_model),
         (("model", "movenet", "model_path"), config.model.movenet.model_path, _tflite),
     ]
     problems: list[FileProblem] = []
@@ -157,6 +158,12 @@ def _classifier(path: Path) -> None:
         classifier_from_json(data)
     except (ValueError, KeyError, TypeError) as exc:
         _refuse(f"not a classifier file from `edgepose train` ({exc})")
+
+
+def _pose_model(path: Path) -> None:
+    from edgepose.activity.pose_model import load_pose_model
+
+    load_pose_model(path)  # ConfigError naming the file when it is not a pose model
 
 
 def _tflite(path: Path) -> None:
