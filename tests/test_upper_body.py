@@ -13,9 +13,10 @@ import pytest
 
 from edgepose.activity.features import to_blazepose_layout
 from edgepose.inference.model_fetch import FLOAT_SOURCES
+from edgepose.pose.body_spec import FULL_BODY, UPPER_BODY
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
 from edgepose.skeleton import CocoKeypoint, PoseLandmark, SkeletonKind, connections_for, to_coco17
-from edgepose.types import ModelVariant, Pose, Precision
+from edgepose.types import ModelVariant, Pose, Precision, Rect, RunningMode
 from tools.evaluation.media import rgb
 from tools.evaluation.upper_body import COMPARED_ROWS, WAIST_UP_CROPS, write_crops
 
@@ -61,7 +62,9 @@ def crops(tmp_path_factory: pytest.TempPathFactory, media: Path) -> list[Path]:
     return write_crops(media, tmp_path_factory.mktemp("waist_up"))
 
 
-def test_detect_cli_on_zidane_gives_25_landmarks(media: Path) -> None:
+@pytest.mark.parametrize("num_poses", [[], ["--num-poses", "2"]], ids=["default", "two"])
+def test_detect_cli_on_zidane_gives_25_landmarks(media: Path, num_poses: list[str]) -> None:
+    """Default options find Zidane although the detector's best candidate is rejected."""
     proc = subprocess.run(
         [
             sys.executable,
@@ -70,8 +73,7 @@ def test_detect_cli_on_zidane_gives_25_landmarks(media: Path) -> None:
             "detect",
             "--model",
             "upper_body",
-            "--num-poses",
-            "2",
+            *num_poses,
             str(media / "zidane.jpg"),
         ],
         capture_output=True,
@@ -88,6 +90,46 @@ def test_detect_cli_on_zidane_gives_25_landmarks(media: Path) -> None:
     # Zidane stands in the right half of the photo; his nose above his shoulders.
     nose, left_shoulder = poses[0]["landmarks"][0], poses[0]["landmarks"][11]
     assert nose[0] > 0.5 and nose[1] < left_shoulder[1]
+
+
+def _landmark_runs(
+    image: np.ndarray, running_mode: RunningMode = RunningMode.IMAGE
+) -> tuple[int, tuple[Pose, ...]]:
+    """How often the landmark model ran on one image (VIDEO: two frames of it), and the poses."""
+    calls: list[Rect] = []
+    options = PoseLandmarkerOptions(
+        model=ModelVariant.UPPER_BODY,
+        precision=Precision.FLOAT,
+        running_mode=running_mode,
+        landmark_input_hook=lambda _crop, roi: calls.append(roi),
+    )
+    with PoseLandmarker(options) as landmarker:
+        if running_mode is RunningMode.IMAGE:
+            poses = landmarker.detect(image).poses
+        else:
+            first = landmarker.detect_for_video(image, 0).poses
+            poses = landmarker.detect_for_video(image, 33).poses
+            assert [p.track_id for p in first] == [p.track_id for p in poses]
+            assert landmarker.detector_runs == 1  # the second frame tracked, no re-detection
+    return len(calls), poses
+
+
+def test_a_rejected_best_candidate_gives_way_to_the_next(media: Path) -> None:
+    """zidane.jpg: the detector's best candidate fails the landmark model, the second is Zidane."""
+    image = rgb(media / "zidane.jpg")
+    for mode, expected_runs in ((RunningMode.IMAGE, 2), (RunningMode.VIDEO, 3)):
+        runs, poses = _landmark_runs(image, mode)
+        assert runs == expected_runs, mode  # VIDEO: two candidates, then one tracked frame
+        assert [p.track_id for p in poses] == [1]
+        assert poses[0].score > 0.9 and poses[0].landmarks[0, 0] > 0.5  # Zidane, right half
+    assert UPPER_BODY.spare_candidates == 2 and FULL_BODY.spare_candidates == 0
+
+
+def test_spare_candidates_are_not_run_once_enough_people_pass(media: Path) -> None:
+    """messi5.jpg's best candidate passes: one landmark run, as in MediaPipe."""
+    runs, poses = _landmark_runs(rgb(media / "messi5.jpg"))
+    assert len(poses) == 1 and poses[0].score > 0.9
+    assert runs == 1
 
 
 @pytest.mark.reference

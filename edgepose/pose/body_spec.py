@@ -9,6 +9,10 @@ outputs 31 rows of 5 values (the 25 landmarks, auxiliary alignment points at row
 rows the graph ignores), a presence flag that is already a probability, visibility logits, no
 heatmap and no world landmarks; `pose_landmark_upper_body_landmarks_to_roi` tracks from rows 25
 and 26, again scaled by 1.5.
+
+MediaPipe's graph tries only the detector's best candidate. The upper-body detector's best one is
+sometimes a ROI the landmark model rejects while the person is the next candidate (`zidane.jpg`),
+so this mode tries up to `spare_candidates` more, best first, until `num_poses` people pass.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ class BodySpec:
     # Newcomers are told apart by the detector's box, not the ROI's: upper-body ROIs are so large
     # (about 3x the visible body) that two people side by side overlap and one would be dropped.
     newcomers_by_person_box: bool
+    # Extra detector candidates tried when a new one is rejected by the landmark model; 0 = MediaPipe.
+    spare_candidates: int
     heatmap: bool  # a 64x64 heatmap output refines x, y
     world: bool  # a world-landmark output (metres)
 
@@ -52,6 +58,7 @@ FULL_BODY = BodySpec(
     detector_keypoints=(0, 1),
     roi_scale=1.25,
     newcomers_by_person_box=False,
+    spare_candidates=0,
     heatmap=True,
     world=True,
 )
@@ -65,6 +72,7 @@ UPPER_BODY = BodySpec(
     detector_keypoints=(2, 3),
     roi_scale=1.5,
     newcomers_by_person_box=True,
+    spare_candidates=2,
     heatmap=False,
     world=False,
 )

@@ -104,6 +104,7 @@ class PoseLandmarker:
         self._tracks: list[Track] = []
         self._ids = TrackIds()
         self._frames_since_detection = 0
+        self._newcomer_slots = 0  # people the last detection may add
         self._frame_index = 0
         self._last_timestamp_ms: int | None = None
         self.detector_runs = 0
@@ -229,11 +230,12 @@ class PoseLandmarker:
             rois = [roi_from_keypoints(k, width, height, self.spec.roi_scale) for k in kps]
             tracked = [roi_box(t.roi, width, height) for t in self._tracks]
             slots = self.options.num_poses - len(self._tracks)
+            self._newcomer_slots = slots
             boxes = [roi_box(r, width, height) for r in rois]
             if self.spec.newcomers_by_person_box:
                 tracked = [t.box or box for t, box in zip(self._tracks, tracked, strict=True)]
                 boxes = [d.box for d in detections]
-            chosen = select_newcomers(boxes, tracked, slots)
+            chosen = select_newcomers(boxes, tracked, slots + self.spec.spare_candidates)
             for index in chosen:
                 # Id 0 until the landmark model confirms the person, so rejected ones use no id.
                 self._tracks.append(Track(0, rois[index], score=detections[index].score))
@@ -253,7 +255,11 @@ class PoseLandmarker:
         outputs: list[tuple[Track, RoiLandmarks]] = []
         held: list[Track] = []
         model = self.landmark_model
+        confirmed = 0  # newcomers that passed, when the spec tries spare candidates
         for track in self._tracks:
+            spare = self.spec.spare_candidates > 0 and track.track_id == 0
+            if spare and confirmed >= self._newcomer_slots:
+                continue  # enough people found: the remaining candidates are not run
             with clock.stage("pre"):
                 model.preprocess(image, track.roi)
             if self.options.landmark_input_hook is not None:
@@ -261,6 +267,10 @@ class PoseLandmarker:
             with clock.stage("landmark"):
                 model.io.invoke()
             with clock.stage("post"):
+                if spare:
+                    if not self._confirms(model.presence(), tracking):
+                        continue  # rejected candidate: dropped, the next one is tried
+                    confirmed += 1
                 if tracking and model.presence() < self.options.min_tracking_confidence:
                     if track.hold(self.options.track_grace_frames):
                         held.append(track)
@@ -331,6 +341,11 @@ class PoseLandmarker:
                 )
             )
         return poses
+
+    def _confirms(self, presence: float, tracking: bool) -> bool:
+        """Whether a newcomer's presence makes it a reported pose (and, tracking, a kept track)."""
+        floor = self.options.min_tracking_confidence if tracking else 0.0
+        return presence >= max(self.options.min_pose_presence_confidence, floor)
 
     def _keep_held(self, held: list[Track], width: int, height: int) -> None:
         """Held tracks go on, unless a track seen in this frame already follows their person."""
