@@ -32,7 +32,7 @@ from edgepose.service_lifecycle import (
     quietly,
     watch_threads,
 )
-from edgepose.service_reload import apply_overrides, changed_sections, reload_config
+from edgepose.service_reload import apply_overrides, changed_sections, publisher_changed, reload_config
 from edgepose.service_stages import (
     ActivityStage,
     FrameObserver,
@@ -58,11 +58,11 @@ _END_FLUSH_S = 10.0  # at the end of a file: deliver what was queued before exit
 def build_publisher(config: Config) -> Publisher:
     """The publisher `[service] publish` names, with the spool in the state directory."""
     from edgepose.activity.gestures import GESTURE_TYPES
+    from edgepose.pose.families import model_skeleton
     from edgepose.publish import create_publisher
 
-    return create_publisher(
-        config.service.publish, config.mqtt, state_directory(config), gesture_types=GESTURE_TYPES
-    )
+    publish, skeleton = config.service.publish, model_skeleton(config.model)
+    return create_publisher(publish, config.mqtt, state_directory(config), GESTURE_TYPES, skeleton)
 
 
 class Service:
@@ -378,7 +378,7 @@ class Service:
                 staged.pipeline = self._pipeline_factory(new.model)
             if "activity" in changed or "source" in changed:
                 staged.activity = build_activity(new.activity, self._event_id_prefix())
-            if "mqtt" in changed or ("service" in changed and new.service.publish != old.service.publish):
+            if "mqtt" in changed or publisher_changed(old, new):
                 staged.publisher = self._publisher_factory(new)
             if "source" in changed:
                 staged.feed = make_feed(new.source)

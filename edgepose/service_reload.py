@@ -29,6 +29,16 @@ def apply_overrides(config: Config, source_uri: str | None = None, publish: str 
     return config
 
 
+def publisher_changed(old: Config, new: Config) -> bool:
+    """Whether a reload needs a new publisher besides `[mqtt]` changes: another publisher, or a
+    pose model with another skeleton (Home Assistant discovery names it)."""
+    from edgepose.pose.families import model_skeleton
+
+    if new.service.publish != old.service.publish:
+        return True
+    return model_skeleton(new.model) != model_skeleton(old.model)
+
+
 def changed_sections(old: Config, new: Config) -> list[str]:
     """The names of the top-level config sections that differ between `old` and `new`."""
     return [name for name in type(new).model_fields if getattr(new, name) != getattr(old, name)]

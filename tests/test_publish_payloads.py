@@ -33,6 +33,7 @@ from edgepose.publish.payloads import (
 )
 from edgepose.publish.stdout import StdoutPublisher
 from edgepose.publish.topics import Topics
+from edgepose.skeleton import SkeletonKind
 from edgepose.types import (
     ActivityState,
     Event,
@@ -223,7 +224,7 @@ def test_ha_discovery_payload_valid_and_bound_to_status() -> None:
     assert cmps["fps"]["ent_cat"] == cmps["inference_ms"]["ent_cat"] == "diagnostic"
     assert cmps["gestures"]["evt_typ"] == ["wave", "hands_up"]
     assert len({c["uniq_id"] for c in cmps.values()}) == len(cmps)
-    assert {c["stat_t"] for c in cmps.values()} == {topics.state, topics.event, topics.stats}
+    assert {c["stat_t"] for c in cmps.values()} == {topics.state, topics.event, topics.stats, topics.status}
     # A missing platform is caught by the schema.
     broken = json.loads(json.dumps(payload))
     del broken["cmps"]["people"]["p"]
@@ -262,6 +263,41 @@ def test_ha_templates_render_our_payloads() -> None:
     assert _ha_render(cmps["reps"]["val_tpl"], fall) == ""
     assert _ha_render(cmps["falls"]["val_tpl"], wave) == ""
     assert _ha_render(cmps["gestures"]["val_tpl"], rep) == ""
+
+
+@pytest.mark.parametrize("skeleton", list(SkeletonKind))
+def test_ha_discovery_names_the_skeleton(skeleton: SkeletonKind) -> None:
+    """A diagnostic sensor shows the pose model's landmark set (e.g. upper-body mode's)."""
+    topics = Topics.from_config(MqttConfig(device_id="desk"))
+    payload = discovery_payload("desk", "Desk", topics, skeleton=skeleton)
+    validate("ha_discovery", payload)
+    sensor = payload["cmps"]["skeleton"]
+    assert sensor["p"] == "sensor" and sensor["ent_cat"] == "diagnostic"
+    assert sensor["stat_t"] == topics.status == payload["avty_t"]
+    assert sensor["ops"] == ["blazepose_33", "blazepose_upper_25", "coco_17"]
+    # The status topic carries plain `online`; the template ignores it and names the skeleton.
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    assert env.from_string(sensor["val_tpl"]).render(value="online") == str(skeleton)
+    assert str(skeleton) in sensor["ops"]
+
+
+def test_ha_discovery_schema_checks_the_skeleton_sensor() -> None:
+    topics = Topics.from_config(MqttConfig(device_id="desk"))
+    payload = discovery_payload("desk", "Desk", topics, skeleton=SkeletonKind.BLAZEPOSE_UPPER_25)
+    for key, bad in (("ops", ["blazepose_99"]), ("ent_cat", "config"), ("stat_t", "edgepose/desk/state")):
+        broken = json.loads(json.dumps(payload))
+        broken["cmps"]["skeleton"][key] = bad
+        with pytest.raises(jsonschema.ValidationError):
+            validate("ha_discovery", broken)
+
+
+def test_upper_body_pose_payload_matches_schema() -> None:
+    landmarks = np.random.default_rng(4).uniform(0.0, 1.0, size=(25, 5)).astype(np.float32)
+    pose = Pose(landmarks, None, 0.99, 1, skeleton=SkeletonKind.BLAZEPOSE_UPPER_25)
+    payload = pose_payload(PoseResult(timestamp_ms=0, frame_index=0, width=10, height=10, poses=(pose,)))
+    validate("pose", payload)
+    assert payload["poses"][0]["skeleton"] == "blazepose_upper_25"
+    assert len(payload["poses"][0]["landmarks"]) == 25
 
 
 def test_stdout_publisher_lines(tmp_path: Path) -> None:

@@ -6,17 +6,24 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from jsonschema import Draft202012Validator
 
 from edgepose.activity.features import to_blazepose_layout
+from edgepose.config import load_config_text
 from edgepose.inference.model_fetch import FLOAT_SOURCES
 from edgepose.pose.body_spec import FULL_BODY, UPPER_BODY
+from edgepose.pose.families import model_skeleton
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
+from edgepose.publish.payloads import load_schema
+from edgepose.service_reload import publisher_changed
 from edgepose.skeleton import CocoKeypoint, PoseLandmark, SkeletonKind, connections_for, to_coco17
 from edgepose.types import ModelVariant, Pose, Precision, Rect, RunningMode
+from tests.plugins.daemon import run_edgepose
 from tools.evaluation.media import rgb
 from tools.evaluation.upper_body import COMPARED_ROWS, WAIST_UP_CROPS, write_crops
 
@@ -130,6 +137,39 @@ def test_spare_candidates_are_not_run_once_enough_people_pass(media: Path) -> No
     runs, poses = _landmark_runs(rgb(media / "messi5.jpg"))
     assert len(poses) == 1 and poses[0].score > 0.9
     assert runs == 1
+
+
+def test_the_daemon_announces_and_publishes_the_upper_body_skeleton(
+    daemon_config: Callable[..., Path],
+) -> None:
+    """`[model] variant = "upper_body"`: discovery's Skeleton sensor and the pose payloads name it."""
+    model = {"variant": "upper_body", "precision": "float", "threads": 2}
+    config = daemon_config(model=model, mqtt={"device_id": "desk", "discovery": True})
+    proc = run_edgepose("run", "--config", str(config), timeout_s=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    (discovery,) = [m["payload"] for m in lines if m["topic"] == "homeassistant/device/desk/config"]
+    Draft202012Validator(load_schema("ha_discovery")).validate(discovery)
+    sensor = discovery["cmps"]["skeleton"]
+    assert sensor["val_tpl"] == "{{ 'blazepose_upper_25' }}" and sensor["ent_cat"] == "diagnostic"
+    poses = [p for m in lines if m["topic"] == "edgepose/desk/pose" for p in m["payload"]["poses"]]
+    assert poses, "nobody found in pan_zidane.avi"
+    pose_schema = Draft202012Validator(load_schema("pose"))
+    for m in lines:
+        if m["topic"] == "edgepose/desk/pose":
+            pose_schema.validate(m["payload"])
+    assert {p["skeleton"] for p in poses} == {"blazepose_upper_25"}
+    assert all(len(p["landmarks"]) == 25 for p in poses)
+
+
+def test_a_model_with_another_skeleton_rebuilds_the_publisher() -> None:
+    """A reload to upper-body mode re-announces discovery, since the Skeleton sensor changes."""
+    full = load_config_text('[model]\nvariant = "full"\n', "a.toml")
+    upper = load_config_text('[model]\nvariant = "upper_body"\n', "b.toml")
+    heavy = load_config_text('[model]\nvariant = "heavy"\n', "c.toml")
+    assert model_skeleton(upper.model) is SkeletonKind.BLAZEPOSE_UPPER_25
+    assert model_skeleton(full.model) is SkeletonKind.BLAZEPOSE_33
+    assert publisher_changed(full, upper) and not publisher_changed(full, heavy)
 
 
 @pytest.mark.reference

@@ -15,8 +15,10 @@ from edgepose.config.model import ModelConfig
 from edgepose.config.movenet import ModelFamily
 from edgepose.errors import ConfigError
 from edgepose.inference.models import ModelRole
+from edgepose.pose.body_spec import body_spec
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
 from edgepose.pose.movenet import MoveNetOptions, MoveNetPoseEstimator
+from edgepose.skeleton import SkeletonKind
 from edgepose.types import ImageArray, PoseResult, RunningMode
 
 
@@ -64,6 +66,13 @@ def build_estimator(
     if builder is None:
         raise ConfigError(f"[model] family: no estimator registered for {config.family.value!r}")
     return builder(config, accelerator, running_mode)
+
+
+def model_skeleton(config: ModelConfig) -> SkeletonKind:
+    """The landmark set the poses of `[model]` carry."""
+    if config.family is ModelFamily.MOVENET:
+        return SkeletonKind.COCO_17
+    return body_spec(config.variant).skeleton
 
 
 def _build_movenet(config: ModelConfig, accelerator: Any, running_mode: RunningMode) -> PoseEstimator:

@@ -4,7 +4,9 @@ The device-based format (`{discovery_prefix}/device/{device_id}/config`) carries
 device), `o` (origin: this software) and `cmps` (components, each with its platform `p` and a
 `uniq_id`). Availability is shared at the root, so every entity turns unavailable with the
 `offline` last will. Event entities read the one event topic; their value template renders an
-empty string for other event types, which Home Assistant ignores.
+empty string for other event types, which Home Assistant ignores. The diagnostic `Skeleton`
+sensor names the landmark set the pose model gives (e.g. `blazepose_upper_25` in upper-body mode);
+its value is fixed by this payload, so it is rendered whenever the retained `online` arrives.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from edgepose import __version__
 from edgepose.publish.topics import STATUS_OFFLINE, STATUS_ONLINE, Topics
+from edgepose.skeleton import SkeletonKind
 from edgepose.types import EventType, Posture
 
 NO_POSTURE = "none"
@@ -36,7 +39,9 @@ def _event_template(event_type: EventType, name_attribute: str | None = None) ->
     )
 
 
-def _components(device_id: str, topics: Topics, gesture_types: tuple[str, ...]) -> JsonDict:
+def _components(
+    device_id: str, topics: Topics, gesture_types: tuple[str, ...], skeleton: SkeletonKind
+) -> JsonDict:
     def uid(key: str) -> str:
         return f"edgepose_{device_id}_{key}"
 
@@ -129,6 +134,17 @@ def _components(device_id: str, topics: Topics, gesture_types: tuple[str, ...]) 
             "ent_cat": diagnostic,
             "ic": "mdi:tray-full",
         },
+        "skeleton": {
+            "p": "sensor",
+            "name": "Skeleton",
+            "uniq_id": uid("skeleton"),
+            "stat_t": topics.status,
+            "dev_cla": "enum",
+            "ops": [str(kind) for kind in SkeletonKind],
+            "val_tpl": f"{{{{ '{skeleton}' }}}}",
+            "ent_cat": diagnostic,
+            "ic": "mdi:human-male-board",
+        },
     }
 
 
@@ -138,11 +154,14 @@ def discovery_payload(
     topics: Topics,
     gesture_types: tuple[str, ...] = (),
     qos: int = 1,
+    *,
+    skeleton: SkeletonKind = SkeletonKind.BLAZEPOSE_33,
 ) -> JsonDict:
     """The device discovery payload for `topics.discovery` (publish it retained).
 
     `gesture_types` lists the gesture names the activity rules can emit (the `gesture` attribute of
     gesture events); each becomes an event type in Home Assistant. Empty: one type, `gesture`.
+    `skeleton` is the pose model's landmark set, shown by the diagnostic `Skeleton` sensor.
     """
     return {
         "dev": {
@@ -157,5 +176,5 @@ def discovery_payload(
         "pl_avail": STATUS_ONLINE,
         "pl_not_avail": STATUS_OFFLINE,
         "qos": qos,
-        "cmps": _components(device_id, topics, gesture_types),
+        "cmps": _components(device_id, topics, gesture_types, skeleton),
     }

@@ -49,6 +49,7 @@ from edgepose.publish.payloads import (
 )
 from edgepose.publish.spool import SPOOL_FILENAME, EventSpool
 from edgepose.publish.topics import STATUS_OFFLINE, STATUS_ONLINE, Topics
+from edgepose.skeleton import SkeletonKind
 from edgepose.types import ActivityState, Event, PoseResult, ServiceStats
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class MqttPublisher:
         state_dir: Path,
         *,
         gesture_types: tuple[str, ...] = (),
+        skeleton: SkeletonKind = SkeletonKind.BLAZEPOSE_33,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Read credentials, open the spool, prepare the client; nothing touches the network yet.
@@ -75,7 +77,7 @@ class MqttPublisher:
         self._config = config
         self._device_id = config.resolved_device_id()
         self.topics = Topics.from_config(config)
-        self._gesture_types = gesture_types
+        self._gesture_types, self._skeleton = gesture_types, skeleton
         password = config.read_password()
         self._spool = EventSpool(state_dir / SPOOL_FILENAME, config.spool_max_events)
         try:
@@ -358,6 +360,7 @@ class MqttPublisher:
             self.topics,
             gesture_types=self._gesture_types,
             qos=self._config.qos_events,
+            skeleton=self._skeleton,
         )
         self._client.publish(self.topics.discovery, encode(payload), qos=1, retain=True)
 

@@ -20,6 +20,7 @@ from edgepose.publish.homeassistant import discovery_payload
 from edgepose.publish.pacing import Pacer
 from edgepose.publish.payloads import event_payload, pose_payload, state_key, state_payload, stats_payload
 from edgepose.publish.topics import STATUS_OFFLINE, STATUS_ONLINE, Topics
+from edgepose.skeleton import SkeletonKind
 from edgepose.types import ActivityState, Event, PoseResult, ServiceStats
 
 
@@ -32,12 +33,13 @@ class StdoutPublisher:
         stream: TextIO | None = None,
         *,
         gesture_types: tuple[str, ...] = (),
+        skeleton: SkeletonKind = SkeletonKind.BLAZEPOSE_33,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Write to `stream` (default: sys.stdout at the time of each write)."""
         self._config = config
         self._stream = stream
-        self._gesture_types = gesture_types
+        self._gesture_types, self._skeleton = gesture_types, skeleton
         self.topics = Topics.from_config(config)
         self._lock = threading.Lock()
         self._state_key: str | None = None
@@ -71,6 +73,7 @@ class StdoutPublisher:
                 self.topics,
                 gesture_types=self._gesture_types,
                 qos=self._config.qos_events,
+                skeleton=self._skeleton,
             )
             self._write(self.topics.discovery, payload, 1, True)
 
