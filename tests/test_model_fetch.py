@@ -194,3 +194,75 @@ def test_a_truncated_download_falls_back_too(server: Server, tmp_path: Path) -> 
             {"npm": lambda tmp: (_ for _ in ()).throw(ModelError("offline"))},
         )
     assert not list((tmp_path / "float").glob("*.tflite"))
+
+
+# A packed member like @mediapipe/pose 0.1.1612239201's pose_solution_packed_assets.data: models
+# back to back, each cut out by the [start, end) range the package's loader script lists.
+UPPER = b"upper-body landmark model " * 2000
+FULL = b"full-body landmark model " * 2500
+UPPER_DETECTOR = b"upper-body detector " * 1500
+PACKED = UPPER + FULL + UPPER_DETECTOR
+PACKED_MEMBER = "package/pose_solution_packed_assets.data"
+PACKED_KEY = "npm@0.1"
+
+
+def _packed_source(name: str, start: int, end: int, sha256: str | None = None) -> FloatSource:
+    digest = sha256 or hashlib.sha256(PACKED[start:end]).hexdigest()
+    return FloatSource(name, "npm", "pkg", "0.1", PACKED_MEMBER, digest, (start, end), PACKED_KEY)
+
+
+UPPER_RANGE = (0, len(UPPER))
+DETECTOR_RANGE = (len(UPPER) + len(FULL), len(PACKED))
+
+
+@pytest.fixture
+def packed_archive(server: Server) -> dict[str, PublishedArchive]:
+    with tarfile.open(server.root / "pose-0.1.tgz", "w:gz") as tar:
+        for member, data in (("package/README.md", b"readme"), (PACKED_MEMBER, PACKED)):
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return {PACKED_KEY: PublishedArchive(f"{server.base_url}/pose-0.1.tgz", "tgz")}
+
+
+def test_a_packed_member_is_cut_into_two_files(
+    server: Server, packed_archive: dict[str, PublishedArchive], tmp_path: Path
+) -> None:
+    folder = tmp_path / "float"
+    sources = (
+        _packed_source("pose_landmark_upper_body.tflite", *UPPER_RANGE),
+        _packed_source("pose_detection_upper_body.tflite", *DETECTOR_RANGE),
+    )
+    fetched = fetch_float(folder, sources, packed_archive, {PACKED_KEY: _no_client})
+    assert sorted(fetched) == ["pose_detection_upper_body.tflite", "pose_landmark_upper_body.tflite"]
+    assert (folder / "pose_landmark_upper_body.tflite").read_bytes() == UPPER
+    assert (folder / "pose_detection_upper_body.tflite").read_bytes() == UPPER_DETECTOR
+    assert sorted(p.name for p in folder.iterdir()) == sorted(fetched)  # the full-body part not kept
+    assert server.requests == ["/pose-0.1.tgz"]  # one download serves both cuts
+    assert fetch_float(folder, sources, packed_archive, {PACKED_KEY: _no_client}) == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        _packed_source("pose_detection_upper_body.tflite", *DETECTOR_RANGE, sha256="0" * 64),
+        # One byte off: the digest of the cut is not the pinned one.
+        _packed_source(
+            "pose_detection_upper_body.tflite",
+            DETECTOR_RANGE[0] + 1,
+            DETECTOR_RANGE[1] + 1,
+            hashlib.sha256(UPPER_DETECTOR).hexdigest(),
+        ),
+    ],
+    ids=["wrong sha", "shifted range"],
+)
+def test_a_cut_with_another_digest_is_refused(
+    bad: FloatSource, server: Server, packed_archive: dict[str, PublishedArchive], tmp_path: Path
+) -> None:
+    folder = tmp_path / "float"
+    good = _packed_source("pose_landmark_upper_body.tflite", *UPPER_RANGE)
+    with pytest.raises(RefusedModelError, match=rf"refused {PACKED_MEMBER} from http://.*pose-0.1.tgz"):
+        fetch_float(folder, [good, bad], packed_archive, {PACKED_KEY: _no_client})
+    # The verified cut stays; the refused one is neither under its name nor left as a partial file.
+    assert sorted(p.name for p in folder.iterdir()) == ["pose_landmark_upper_body.tflite"]
+    assert (folder / "pose_landmark_upper_body.tflite").read_bytes() == UPPER
