@@ -41,7 +41,10 @@ from edgepose.service_stages import (
     StagedReload,
     build_activity,
     build_pipeline,
+    frame_poses,
     people_count,
+    stamp_wall_ms,
+    uses_models,
 )
 from edgepose.service_stats import Meter, read_cpu_temp_c, status_line
 from edgepose.sources import END, FrameFeed, make_feed
@@ -141,7 +144,9 @@ class Service:
             dropped_frames=feed.dropped_frames if feed is not None else 0,
             detector_ms=round(self._meter.detector_ms, 2),
             landmark_ms=round(self._meter.landmark_ms, 2),
-            accelerator=pipeline.accelerator_name if pipeline is not None else self.config.model.accelerator,
+            accelerator=pipeline.accelerator_name
+            if pipeline is not None
+            else (self.config.model.accelerator if uses_models(self.config.source.uri) else "none"),
             spool_depth=pub.spool_depth if pub is not None else 0,
             cpu_temp_c=self._cpu_temp_c,
             source=self._source_state,
@@ -185,22 +190,19 @@ class Service:
 
     def _start(self) -> None:
         config = self.config
-        log.info(
-            "starting: source %s, %s %s on %s, publish %s",
-            self._source_name,
-            config.model.variant,
-            config.model.precision,
-            config.model.accelerator,
-            config.service.publish,
+        models = (
+            f"{config.model.variant} {config.model.precision} on {config.model.accelerator}"
+            if uses_models(config.source.uri)
+            else "recorded poses"
         )
+        log.info("starting: source %s, %s, publish %s", self._source_name, models, config.service.publish)
         # The source first: a missing file fails in a second, before the models load. A camera
         # that is not there is opened again and again by the feed while the daemon runs.
         self._notifier.status(f"opening {self._source_name}")
         self._feed = make_feed(config.source)
         self._feed.start(open_now=not self._feed.live)
         self._heartbeat.starting()
-        self._notifier.status("loading models")
-        self._pipeline = self._pipeline_factory(config.model)
+        self._pipeline = self._pipeline_for(config)
         self._heartbeat.starting()
         self._activity = build_activity(config.activity, self._event_id_prefix())
         self._publisher = self._publisher_factory(config)
@@ -209,6 +211,14 @@ class Service:
         now = time.monotonic()
         self._follow_source(self._feed)
         self._heartbeat.ready(now, self._source_name, self._status_text(now))
+
+    def _pipeline_for(self, config: Config) -> Pipeline | None:
+        """The pose models, or None for a source that carries its poses (a replay loads no model)."""
+        if not uses_models(config.source.uri):
+            log.info("replaying recorded landmarks: no models loaded")
+            return None
+        self._notifier.status("loading models")
+        return self._pipeline_factory(config.model)
 
     def _event_id_prefix(self) -> str:
         """`<device>-<random>`: unique per engine instance, so ids never repeat across restarts."""
@@ -259,9 +269,10 @@ class Service:
                 self._periodic(now)
 
     def _process(self, frame: Frame, now: float) -> None:
-        assert self._pipeline is not None and self._publisher is not None
-        result = self._pipeline.detect(frame)
+        assert self._publisher is not None
+        result = frame_poses(frame, self._pipeline)
         events, state = self._activity.update(result)
+        events = stamp_wall_ms(events)
         self._meter.add(now, result)
         publisher = self._publisher
         publisher.publish_pose(result)
@@ -343,9 +354,9 @@ class Service:
         old = self.config
         changed = changed_sections(old, new)
         staged = self._build_stages(new, old, changed)  # raises, having closed what it built
-        if staged.pipeline is not None:
+        if staged.pipeline is not None or not uses_models(new.source.uri):
             if self._pipeline is not None:
-                quietly(self._pipeline.close)
+                quietly(self._pipeline.close)  # replaced, or not needed by a replay
             self._pipeline = staged.pipeline
         if staged.activity is not None:
             self._activity = staged.activity
@@ -374,7 +385,7 @@ class Service:
         """The new stages a reload needs, none started or swapped in yet."""
         staged = StagedReload()
         try:
-            if "model" in changed:
+            if uses_models(new.source.uri) and ("model" in changed or self._pipeline is None):
                 staged.pipeline = self._pipeline_factory(new.model)
             if "activity" in changed or "source" in changed:
                 staged.activity = build_activity(new.activity, self._event_id_prefix())

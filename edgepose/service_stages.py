@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from edgepose.config.activity import ActivityConfig
 from edgepose.config.model import ModelConfig
+from edgepose.errors import EdgeposeError
 from edgepose.publish.base import Publisher
 from edgepose.service_lifecycle import quietly
-from edgepose.sources import FrameFeed
+from edgepose.sources import FrameFeed, parse_source_uri
 from edgepose.types import ActivityState, Event, Frame, PoseResult, RunningMode, ServiceStats, SourceState
 
 if TYPE_CHECKING:
@@ -138,3 +140,28 @@ def build_activity(config: ActivityConfig, id_prefix: str = "ev") -> ActivitySta
 def people_count() -> ActivityStage:
     """The stage used before the activity engine is built: state with the people count only."""
     return _PeopleCount()
+
+
+def uses_models(source_uri: str) -> bool:
+    """Whether frames of this source need the pose models (a `replay:` source carries its poses)."""
+    return parse_source_uri(source_uri).kind.needs_models
+
+
+def frame_poses(frame: Frame, pipeline: Pipeline | None) -> PoseResult:
+    """The frame's poses: recorded ones (replay) on the frame's clock, else from the models."""
+    recorded = frame.recorded
+    if recorded is not None:
+        if recorded.timestamp_ms == frame.timestamp_ms and recorded.frame_index == frame.index:
+            return recorded
+        return replace(recorded, timestamp_ms=frame.timestamp_ms, frame_index=frame.index)
+    if pipeline is None:
+        raise EdgeposeError("a frame without recorded poses, and no models loaded")
+    return pipeline.detect(frame)
+
+
+def stamp_wall_ms(events: list[Event]) -> list[Event]:
+    """The events stamped with the wall clock (the engine has none), so subscribers can measure latency."""
+    if not events:
+        return events
+    wall_ms = time.time_ns() // 1_000_000
+    return [event.with_wall_ms(wall_ms) for event in events]

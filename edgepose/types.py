@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -51,11 +51,16 @@ class Precision(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One RGB image from a source, with the media's own timestamp."""
+    """One RGB image from a source, with the media's own timestamp.
+
+    `recorded` carries the poses of a replayed recording (`replay:` source); the service uses them
+    instead of running the models, and `image` is then a blank canvas of the recorded size.
+    """
 
     image: ImageArray  # H x W x 3, RGB, uint8
     timestamp_ms: int
     index: int
+    recorded: PoseResult | None = None
 
     @property
     def width(self) -> int:
@@ -219,6 +224,13 @@ class Event:
     timestamp_ms: int
     track_id: int | None
     attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    # Unix epoch ms when the daemon made the event. The activity engine has no clock (it leaves
+    # None); whoever runs it stamps the events before publishing (`with_wall_ms`).
+    wall_ms: int | None = None
+
+    def with_wall_ms(self, wall_ms: int) -> Event:
+        """The event stamped with the wall-clock time it was made."""
+        return replace(self, wall_ms=wall_ms)
 
 
 class Posture(enum.StrEnum):

@@ -32,7 +32,7 @@ def _result(i: int, people: int = 1, detector_ran: bool = True) -> PoseResult:
 
 
 def _event(i: int, kind: EventType = EventType.REP) -> Event:
-    return Event(f"e{i}", kind, i * 40, 1, {"count": i})
+    return Event(f"e{i}", kind, i * 40, 1, {"count": i}, 1_733_150_000_000 + i * 40)
 
 
 def test_update_stores_the_same_objects_and_counts_frames() -> None:

@@ -53,7 +53,14 @@ def config_for(broker: Broker, **overrides: Any) -> MqttConfig:
 
 def events(prefix: str, n: int, start: int = 0) -> list[Event]:
     return [
-        Event(id=f"{prefix}-{i}", type=EventType.REP, timestamp_ms=i, track_id=1, attributes={"count": i})
+        Event(
+            id=f"{prefix}-{i}",
+            type=EventType.REP,
+            timestamp_ms=i,
+            track_id=1,
+            attributes={"count": i},
+            wall_ms=time.time_ns() // 1_000_000,
+        )
         for i in range(start, start + n)
     ]
 
@@ -138,7 +145,10 @@ def test_payloads_on_the_wire(
     pub.publish_state(state)
     pub.publish_state(ActivityState(timestamp_ms=3100, people=1, tracks=state.tracks))  # same: not sent
     pub.publish_events(
-        [*events("wire", 2), Event("wire-fall", EventType.FALL_DETECTED, 3100, 1, {"score": 0.93})]
+        [
+            *events("wire", 2),
+            Event("wire-fall", EventType.FALL_DETECTED, 3100, 1, {"score": 0.93}, 1_733_150_003_100),
+        ]
     )
     stats = ServiceStats(3000, 9.5, 30, 0, 4.0, 8.0, "cpu", spool_depth=0, cpu_temp_c=48.5)
     pub.publish_stats(stats)
@@ -282,7 +292,7 @@ port, state_dir, prefix, n = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], i
 pub = MqttPublisher(MqttConfig(host="127.0.0.1", port=port, device_id="testcam", keepalive_s=5), state_dir)
 pub.start()
 for i in range(n):
-    pub.publish_events([Event(f"{prefix}-{i}", EventType.PERSON_ENTERED, i, i, {})])
+    pub.publish_events([Event(f"{prefix}-{i}", EventType.PERSON_ENTERED, i, i, {}, 1_733_150_000_000 + i)])
 print("spooled", pub.spool_depth, flush=True)
 deadline = time.monotonic() + 10
 while not pub.connected and time.monotonic() < deadline:

@@ -147,6 +147,7 @@ def test_event_payload_matches_schema() -> None:
         timestamp_ms=1234,
         track_id=2,
         attributes={"exercise": "squat", "count": 3},
+        wall_ms=1_733_150_000_123,
     )
     payload = event_payload(event)
     validate("event", payload)
@@ -155,13 +156,21 @@ def test_event_payload_matches_schema() -> None:
         "id": "0f1e2d",
         "type": "rep",
         "timestamp_ms": 1234,
+        "wall_ms": 1_733_150_000_123,
         "track_id": 2,
         "attributes": {"exercise": "squat", "count": 3},
     }
-    nobody = event_payload(Event(id="x", type=EventType.PERSON_LEFT, timestamp_ms=1, track_id=None))
+    nobody = event_payload(
+        Event(id="x", type=EventType.PERSON_LEFT, timestamp_ms=1, track_id=None, wall_ms=5)
+    )
     validate("event", nobody)
     with pytest.raises(jsonschema.ValidationError):
         validate("event", {**payload, "type": "teleported"})
+    without_wall = {k: v for k, v in payload.items() if k != "wall_ms"}
+    with pytest.raises(jsonschema.ValidationError):
+        validate("event", without_wall)
+    with pytest.raises(ValueError, match="wall_ms"):  # the engine's unstamped events never go out
+        event_payload(Event(id="y", type=EventType.PERSON_LEFT, timestamp_ms=1, track_id=None))
 
 
 def test_state_payload_sorted_and_key_ignores_time() -> None:
@@ -246,13 +255,16 @@ def test_ha_templates_render_our_payloads() -> None:
     assert float(_ha_render(cmps["inference_ms"]["val_tpl"], stats_payload(STATS))) == 12.8
     assert float(_ha_render(cmps["fps"]["val_tpl"], stats_payload(STATS))) == 14.88
 
-    rep = event_payload(Event("r1", EventType.REP, 10, 1, {"exercise": "squat", "count": 5}))
-    fall = event_payload(Event("f1", EventType.FALL_DETECTED, 11, 2, {"confidence": 0.9}))
-    wave = event_payload(Event("g1", EventType.GESTURE, 12, 1, {"gesture": "wave"}))
+    rep = event_payload(
+        Event("r1", EventType.REP, 10, 1, {"exercise": "squat", "count": 5}, 1_733_150_000_010)
+    )
+    fall = event_payload(Event("f1", EventType.FALL_DETECTED, 11, 2, {"confidence": 0.9}, 1_733_150_000_011))
+    wave = event_payload(Event("g1", EventType.GESTURE, 12, 1, {"gesture": "wave"}, 1_733_150_000_012))
     rendered = json.loads(_ha_render(cmps["reps"]["val_tpl"], rep))
     assert rendered == {
         "event_type": "rep",
         "id": "r1",
+        "wall_ms": 1_733_150_000_010,
         "track_id": 1,
         "attributes": {"exercise": "squat", "count": 5},
     }
@@ -310,7 +322,10 @@ def test_stdout_publisher_lines(tmp_path: Path) -> None:
             pub.publish_pose(make_result(1, frame=i))
             clock[0] += 0.1
         pub.publish_events(
-            [Event("e1", EventType.PERSON_ENTERED, 5, 1), Event("e2", EventType.PERSON_LEFT, 9, 1)]
+            [
+                Event("e1", EventType.PERSON_ENTERED, 5, 1, wall_ms=1_733_150_000_005),
+                Event("e2", EventType.PERSON_LEFT, 9, 1, wall_ms=1_733_150_000_009),
+            ]
         )
         pub.publish_state(STATE)
         pub.publish_state(STATE)  # unchanged: not written again

@@ -42,15 +42,17 @@ def settings(**values: object) -> SourceConfig:
         ("file:///srv/clip.mp4", SourceKind.FILE, 0, "/srv/clip.mp4"),
         ("rtsp://cam.local:554/s1", SourceKind.STREAM, 0, "rtsp://cam.local:554/s1"),
         ("http://cam.local/mjpg", SourceKind.STREAM, 0, "http://cam.local/mjpg"),
+        ("replay:/srv/poses.jsonl.gz", SourceKind.REPLAY, 0, "/srv/poses.jsonl.gz"),
     ],
 )
 def test_parse_source_uri(text: str, kind: SourceKind, camera_num: int, location: str) -> None:
     uri = parse_source_uri(text)
     assert (uri.kind, uri.camera_num, uri.location) == (kind, camera_num, location)
-    assert uri.live is (kind is not SourceKind.FILE)
+    assert uri.live is (kind not in (SourceKind.FILE, SourceKind.REPLAY))
+    assert uri.kind.needs_models is (kind is not SourceKind.REPLAY)
 
 
-@pytest.mark.parametrize("text", ["", "usb", "picamera2:-1", "v4l2:video0", "file:", "ftp://x"])
+@pytest.mark.parametrize("text", ["", "usb", "picamera2:-1", "v4l2:video0", "file:", "replay:", "ftp://x"])
 def test_parse_source_uri_rejects(text: str) -> None:
     with pytest.raises(ValueError):
         parse_source_uri(text)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,13 +12,11 @@ from edgepose.types import PoseResult
 def read_landmarks(path: Path) -> Iterator[PoseResult]:
     """PoseResults from a .jsonl or .jsonl.gz file; UsageError if missing, InputError if malformed."""
     from edgepose.activity.replay import parse_frame
+    from edgepose.sources.replay import open_landmarks
 
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
-    with (
-        gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as raw,
-        io.TextIOWrapper(raw, encoding="utf-8") as text,
-    ):
+    with open_landmarks(path) as text:
         for number, line in enumerate(text, start=1):
             if not line.strip():
                 continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
     state = None
     for result in read_landmarks(args.landmarks):
         events, state = engine.update(result)
+        wall_ms = time.time_ns() // 1_000_000
         for event in events:
-            print(json.dumps(event_payload(event)), flush=True)  # noqa: T201
+            print(json.dumps(event_payload(event.with_wall_ms(wall_ms))), flush=True)  # noqa: T201
     if args.state and state is not None:
         print(json.dumps({"state": state_payload(state)}))  # noqa: T201
     return 0

@@ -25,7 +25,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
         metavar="URI",
-        help="override [source] uri: picamera2, v4l2:/dev/video0, file:PATH, rtsp://...",
+        help="override [source] uri: picamera2, v4l2:/dev/video0, file:PATH, rtsp://..., replay:FILE.jsonl",
     )
     parser.add_argument(
         "--publish", choices=("mqtt", "stdout"), help="override [service] publish (stdout: JSON lines)"

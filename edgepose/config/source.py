@@ -19,7 +19,8 @@ class SourceConfig(StrictModel):
         default="picamera2",
         description=(
             "Where frames come from: `picamera2` (first CSI camera), `picamera2:N`, `v4l2:/dev/video0` "
-            "(USB/V4L2 camera), `file:PATH` (a video file) or `rtsp://HOST/PATH` (network camera)."
+            "(USB/V4L2 camera), `file:PATH` (a video file), `rtsp://HOST/PATH` (network camera) or "
+            "`replay:FILE.jsonl[.gz]` (recorded `edgepose track` landmarks played as a camera, no models)."
         ),
     )
     width: Int = Field(default=640, ge=64, le=4096, description="Capture width in pixels (cameras).")

@@ -33,6 +33,7 @@ def _event_template(event_type: EventType, name_attribute: str | None = None) ->
         f"{{% if value_json.type == '{event_type}' %}}"
         f'{{"event_type":{{{{ {name} | to_json }}}},'
         '"id":{{ value_json.id | to_json }},'
+        '"wall_ms":{{ value_json.wall_ms | to_json }},'
         '"track_id":{{ value_json.track_id | to_json }},'
         '"attributes":{{ value_json.attributes | to_json }}}'
         "{% endif %}"

@@ -65,7 +65,13 @@ def pose_payload(result: PoseResult, decimals: int = 4, world_landmarks: bool = 
 
 
 def event_payload(event: Event) -> JsonDict:
-    """One activity event; `id` is unique, consumers dedupe on it (delivery is at least once)."""
+    """One activity event; `id` is unique, consumers dedupe on it (delivery is at least once).
+
+    `wall_ms` is the Unix epoch time the event was made (stamped by the daemon), beside the media
+    time `timestamp_ms`, so a subscriber can measure delivery latency. ValueError when unstamped.
+    """
+    if event.wall_ms is None:
+        raise ValueError(f"event {event.id} has no wall_ms: stamp it with Event.with_wall_ms first")
     attributes: JsonDict = {}
     for key, value in event.attributes.items():
         attributes[key] = _num(value, 4) if isinstance(value, float) else value
@@ -74,6 +80,7 @@ def event_payload(event: Event) -> JsonDict:
         "id": event.id,
         "type": str(event.type),
         "timestamp_ms": event.timestamp_ms,
+        "wall_ms": event.wall_ms,
         "track_id": event.track_id,
         "attributes": attributes,
     }

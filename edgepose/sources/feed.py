@@ -15,6 +15,7 @@ so that the daemon exits and a fresh process gets a fresh driver.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -362,7 +363,7 @@ class FrameFeed:
         self.frames_read += 1
         if index == frame.index and timestamp_ms == frame.timestamp_ms:
             return frame
-        return Frame(image=frame.image, timestamp_ms=timestamp_ms, index=index)
+        return dataclasses.replace(frame, timestamp_ms=timestamp_ms, index=index)
 
     def _pace(self, timestamp_ms: int) -> None:
         """Hold a file's frame until its media time, as a camera would deliver it."""

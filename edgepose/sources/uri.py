@@ -1,4 +1,4 @@
-"""Source URIs: `picamera2[:N]`, `v4l2:/dev/videoN`, `file:PATH`, `rtsp://...` parsed into a value type."""
+"""Source URIs (`picamera2[:N]`, `v4l2:/dev/videoN`, `file:PATH`, `replay:PATH`, `rtsp://...`) as values."""
 
 from __future__ import annotations
 
@@ -16,11 +16,17 @@ class SourceKind(enum.StrEnum):
     V4L2 = "v4l2"
     FILE = "file"
     STREAM = "stream"  # rtsp://, rtsps://, http(s):// (MJPEG or HLS) through FFmpeg
+    REPLAY = "replay"  # recorded landmarks (`edgepose track` JSON lines): no camera, no models
 
     @property
     def live(self) -> bool:
-        """Live sources keep only the newest frame; files deliver every frame."""
-        return self is not SourceKind.FILE
+        """Live sources keep only the newest frame; files (video, recorded poses) deliver every frame."""
+        return self not in (SourceKind.FILE, SourceKind.REPLAY)
+
+    @property
+    def needs_models(self) -> bool:
+        """Whether frames need the pose models; a replay carries its poses."""
+        return self is not SourceKind.REPLAY
 
 
 _STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
@@ -67,8 +73,14 @@ def parse_source_uri(text: str) -> SourceUri:
         if not path:
             raise ValueError("file source needs a path: file:/path/to/video.mp4")
         return SourceUri(SourceKind.FILE, uri, location=str(Path(path).expanduser()))
+    if uri.startswith("replay:"):
+        path = uri[len("replay:") :]
+        if not path:
+            raise ValueError("replay source needs a path: replay:/path/to/poses.jsonl(.gz)")
+        return SourceUri(SourceKind.REPLAY, uri, location=str(Path(path).expanduser()))
     if uri.startswith(_STREAM_SCHEMES):
         return SourceUri(SourceKind.STREAM, redact(uri), location=uri)
     raise ValueError(
-        f"unknown source {redact(text)!r}: use picamera2, picamera2:N, v4l2:/dev/videoN, file:PATH or rtsp://HOST/PATH"
+        f"unknown source {redact(text)!r}: use picamera2, picamera2:N, v4l2:/dev/videoN, file:PATH, "
+        "replay:FILE.jsonl or rtsp://HOST/PATH"
     )

@@ -118,6 +118,7 @@ class ClipFeeder:
                     ts,
                     track_ids[0],
                     {"exercise": "squat", "count": self.reps},
+                    time.time_ns() // 1_000_000,
                 )
             )
         tracks = tuple(
