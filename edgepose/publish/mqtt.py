@@ -1,7 +1,8 @@
 """MqttPublisher: poses, events, state and stats to an MQTT broker with paho-mqtt 2.x.
 
 Threads: paho's network thread (`loop_start`) runs the socket and the callbacks; the callbacks
-only set a flag or put a small command on a queue. One worker thread (`edgepose-mqtt`) does the
+only set a flag, put a small command on a queue, or claim the device id (`edgepose.publish.claim`:
+two devices with one id are found and reported there). One worker thread (`edgepose-mqtt`) does the
 rest: it announces `online`, sends Home Assistant discovery and the retained state on every
 connect, and feeds spooled events to paho in order. The caller's thread (the processing loop)
 only encodes, appends events to the spool and hands QoS 0 messages to paho; it never waits on
@@ -36,6 +37,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edgepose.config.mqtt import MqttConfig
+from edgepose.publish.claim import Claim, ClaimWatch
 from edgepose.publish.homeassistant import discovery_payload
 from edgepose.publish.mqtt_client import Command, Kind, make_client, next_commands
 from edgepose.publish.pacing import Pacer
@@ -69,6 +71,7 @@ class MqttPublisher:
         gesture_types: tuple[str, ...] = (),
         skeleton: SkeletonKind = SkeletonKind.BLAZEPOSE_33,
         clock: Callable[[], float] = time.monotonic,
+        claim: Claim | None = None,  # who this process is on the claim topic (default: one per process)
     ) -> None:
         """Read credentials, open the spool, prepare the client; nothing touches the network yet.
 
@@ -105,6 +108,7 @@ class MqttPublisher:
         self._state_key: str | None = None
         self._pose_pacer = Pacer.per_second(config.pose_rate_hz, clock=clock)
         self._stats_pacer = Pacer(config.stats_interval_s, clock=clock)
+        self.claims = ClaimWatch(claim or Claim.for_this_process(), self.topics.claim, config)
         self._refused_reason: str | None = None
         self._unreachable_logged = False
         self.connects = 0  # connections accepted so far (for tests and diagnostics)
@@ -252,6 +256,7 @@ class MqttPublisher:
             return
         self._generation += 1
         self._connected.set()
+        self.claims.connect(client)
         self._commands.put(Command(Kind.CONNECTED, number=self._generation))
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
@@ -276,7 +281,9 @@ class MqttPublisher:
         self._commands.put(Command(Kind.ACKED, number=mid))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if message.topic == self.topics.ha_status and message.payload.strip() == STATUS_ONLINE.encode():
+        if message.topic == self.topics.claim:
+            self.claims.receive(client, message.payload, retained=bool(message.retain))
+        elif message.topic == self.topics.ha_status and message.payload.strip() == STATUS_ONLINE.encode():
             self._commands.put(Command(Kind.HA_ONLINE))
 
     # -- worker thread ---------------------------------------------------------------------------

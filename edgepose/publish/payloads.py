@@ -17,7 +17,7 @@ import numpy as np
 from edgepose.types import ActivityState, Event, FloatArray, PoseResult, ServiceStats
 
 PAYLOAD_VERSION = 1
-SCHEMA_NAMES = ("status", "pose", "event", "state", "stats", "ha_discovery")
+SCHEMA_NAMES = ("status", "pose", "event", "state", "stats", "claim", "ha_discovery")
 
 JsonDict = dict[str, Any]
 
@@ -134,7 +134,7 @@ def stats_payload(stats: ServiceStats) -> JsonDict:
 
 
 def load_schema(name: str) -> JsonDict:
-    """The JSON Schema of one payload (`status`, `pose`, `event`, `state`, `stats`, `ha_discovery`)."""
+    """The JSON Schema of one payload (one of SCHEMA_NAMES: `status`, `pose`, `event`, `claim`...)."""
     if name not in SCHEMA_NAMES:
         raise KeyError(f"no schema {name!r}; known: {', '.join(SCHEMA_NAMES)}")
     text = resources.files("edgepose.publish").joinpath("schema", f"{name}.schema.json").read_text("utf-8")

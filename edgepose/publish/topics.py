@@ -49,6 +49,11 @@ class Topics:
         return f"{self.base}/state"
 
     @property
+    def claim(self) -> str:
+        """Retained: which process publishes as this device id (finds two devices with one id)."""
+        return f"{self.base}/claim"
+
+    @property
     def stats(self) -> str:
         """Service figures."""
         return f"{self.base}/stats"
