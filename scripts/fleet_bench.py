@@ -6,9 +6,10 @@
 Starts a Mosquitto on loopback (unless --broker HOST:PORT is given) and N real `edgepose run`
 processes, each replaying recorded landmarks (`replay:` source, default config/replay-demo.jsonl.gz,
 10 fps, looped) with its own device id, publishing poses at --pose-rate Hz and its activity events.
-One subscriber takes `{prefix}/+/event` (QoS 1) and `{prefix}/+/pose` (QoS 0). The measured window
-starts once every device is online and lasts --seconds; then the devices get SIGTERM (each delivers
-what it has queued, or keeps it in its spool, and exits).
+A Python subscriber takes `{prefix}/+/event` (QoS 1); `mosquitto_sub` counts `{prefix}/+/pose`
+(QoS 0) on its own connection. The measured window starts --settle seconds after every device is
+online and lasts --seconds; then the devices get SIGTERM (each delivers what it has queued, or
+keeps it in its spool, and exits).
 
 Reported:
 - events: made (the highest sequence number seen per device run, plus those a device said it left
@@ -37,6 +38,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,7 +93,18 @@ def pss_mb(pid: int) -> float:
     return 0.0
 
 
-def percentile(values: list[float], q: float) -> float:
+def p99_per_slice(
+    latencies: list[tuple[int, int]], t0_ms: int, t1_ms: int, slice_ms: int
+) -> list[int | None]:
+    """The p99 latency of the events made in each slice of the window (None for a slice without events)."""
+    out: list[int | None] = []
+    for start in range(t0_ms, t1_ms - slice_ms // 2, slice_ms):  # no half-empty last slice
+        part = [lat for wall, lat in latencies if start <= wall < min(start + slice_ms, t1_ms)]
+        out.append(round(percentile(part, 99)) if part else None)
+    return out
+
+
+def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (nearest rank) of a non-empty list."""
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, round(q / 100.0 * len(ordered) + 0.5) - 1))
@@ -153,12 +166,42 @@ class Tally:
     seqs: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))  # run -> sequence numbers
     run_device: dict[str, str] = field(default_factory=dict)
     latencies: list[tuple[int, int]] = field(default_factory=list)  # (wall_ms, latency ms)
-    poses: list[int] = field(default_factory=list)  # receive time of each pose message, epoch ms
     bad: int = 0
 
 
+class PoseCounter:
+    """`mosquitto_sub` on `{prefix}/+/pose`, printing only each message's receive time.
+
+    A C client on its own connection: hundreds of pose messages a second cost the measuring side
+    little, and they never queue in front of the events (which the Python subscriber takes).
+    """
+
+    def __init__(self, host: str, port: int, prefix: str) -> None:
+        exe = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
+        self.proc = subprocess.Popen(
+            [exe, "-h", host, "-p", str(port), "-q", "0", "-t", f"{prefix}/+/pose", "-F", "%U"],
+            stdout=subprocess.PIPE,
+        )
+        self.times_ms: list[int] = []
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            seconds, _, nanos = line.strip().partition(b".")
+            if seconds.isdigit():
+                self.times_ms.append(int(seconds) * 1000 + int(nanos[:3] or b"0"))
+
+    def close(self) -> None:
+        """Stop mosquitto_sub."""
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self._thread.join(timeout=5)
+
+
 class Subscriber:
-    """One paho client on `{prefix}/+/event`, `{prefix}/+/pose` and `{prefix}/+/status`."""
+    """One paho client on `{prefix}/+/event` and `{prefix}/+/status` (poses: see PoseCounter)."""
 
     def __init__(self, host: str, port: int, prefix: str) -> None:
         self.tally = Tally()
@@ -179,7 +222,7 @@ class Subscriber:
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
         p = self._prefix
-        client.subscribe([(f"{p}/+/event", 1), (f"{p}/+/pose", 0), (f"{p}/+/status", 1)])
+        client.subscribe([(f"{p}/+/event", 1), (f"{p}/+/status", 1)])
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, codes: Any, props: Any) -> None:
         self._subscribed.set()
@@ -189,10 +232,6 @@ class Subscriber:
         parts = msg.topic.split("/")
         device, kind = parts[-2], parts[-1]
         tally = self.tally
-        if kind == "pose":
-            with tally.lock:
-                tally.poses.append(received_ms)
-            return
         if kind == "status":
             with tally.lock:
                 (tally.online.add if msg.payload == b"online" else tally.online.discard)(device)
@@ -271,6 +310,9 @@ def main() -> int:
     parser.add_argument("--pose-rate", type=float, default=10.0, help="pose messages per second per device")
     parser.add_argument("--prefix", default="edgepose-bench", help="topic prefix of the fleet")
     parser.add_argument("--start-timeout", type=float, default=0.0, help="seconds to wait for all online")
+    parser.add_argument(
+        "--settle", type=float, default=30.0, help="seconds between the last device online and the window"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     if args.devices < 1 or args.seconds <= 0:
@@ -285,6 +327,7 @@ def main() -> int:
         broker = LocalBroker(workdir)
         host, port = "127.0.0.1", broker.port
     subscriber = Subscriber(host, port, args.prefix)
+    poses = PoseCounter(host, port, args.prefix)
     procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []
     try:
         for i in range(args.devices):
@@ -326,7 +369,7 @@ def main() -> int:
             flush=True,
         )
 
-        time.sleep(2.0)  # let the last starters settle
+        time.sleep(args.settle)  # starting N Python processes loads the box; let that pass
         watched = [p.pid for _, p, _ in procs] + ([broker.proc.pid] if broker else [])
         cpu0 = {pid: cpu_seconds(pid) for pid in watched}
         load0 = os.getloadavg()
@@ -352,6 +395,7 @@ def main() -> int:
             if proc.poll() is None:
                 proc.kill()
         subscriber.close()
+        poses.close()
         if broker is not None:
             broker.stop()
 
@@ -360,7 +404,7 @@ def main() -> int:
     made = sum(max(seqs) for seqs in tally.seqs.values()) + spooled
     gaps = sum(max(seqs) - len(seqs) for seqs in tally.seqs.values())
     window = [lat for wall, lat in tally.latencies if t0_ms <= wall <= t1_ms]
-    poses_in_window = sum(1 for t in tally.poses if t0_ms <= t <= t1_ms)
+    poses_in_window = sum(1 for t in poses.times_ms if t0_ms <= t <= t1_ms)
     device_pids = [p.pid for _, p, _ in procs]
     device_cpu = sum(cpu1[pid] - cpu0[pid] for pid in device_pids) / elapsed * 100.0
     figures: dict[str, Any] = {
@@ -377,6 +421,7 @@ def main() -> int:
         "latency_p50_ms": percentile(window, 50) if window else None,
         "latency_p99_ms": percentile(window, 99) if window else None,
         "latency_max_ms": max(window) if window else None,
+        "latency_p99_ms_per_10s": p99_per_slice(tally.latencies, t0_ms, t1_ms, 10_000),
         "poses_per_s": round(poses_in_window / elapsed, 1),
         "poses_per_s_per_device": round(poses_in_window / elapsed / args.devices, 2),
         "broker_cpu_pct": round((cpu1[broker.proc.pid] - cpu0[broker.proc.pid]) / elapsed * 100.0, 1)

@@ -71,6 +71,11 @@ class ReplaySource(SourceBase):
 
     def open(self) -> None:
         """Open the file and read its first frame; SourceError when it is missing or not track output."""
+        first = self._open_file()
+        log.info("opened %s (recorded landmarks, %dx%d)", self._uri.text, first.width, first.height)
+
+    def _open_file(self) -> PoseResult:
+        """(Re)open the file, keep its first frame for `read`; the first frame."""
         self._close_text()
         if not self._path.is_file():
             raise SourceError(f"{self._uri.text}: no such file")
@@ -86,7 +91,7 @@ class ReplaySource(SourceBase):
             self._close_text()
             raise SourceError(f"{self._uri.text}: no recorded frames (empty file)")
         self._pending = first
-        log.info("opened %s (recorded landmarks, %dx%d)", self._uri.text, first.width, first.height)
+        return first
 
     def read(self) -> Frame | None:
         """The next recorded frame; None at the end (unless looping); SourceError when the file is damaged."""
@@ -98,7 +103,8 @@ class ReplaySource(SourceBase):
             if not self._loop or self._pass_frames == 0:
                 return None
             next_offset = (self._last_ms if self._last_ms is not None else 0) + self._gap_ms
-            self.open()  # clears the pass counters; the output clock goes on from next_offset
+            self._open_file()  # clears the pass counters; the output clock goes on from next_offset
+            log.debug("%s: playing again from the start", self._uri.text)
             self._offset_ms = next_offset
             result, self._pending = self._pending, None
             if result is None:
