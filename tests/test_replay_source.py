@@ -28,6 +28,7 @@ from edgepose.publish.stdout import StdoutPublisher
 from edgepose.service import Pipeline, Service
 from edgepose.sources import END, FrameSource, SourceError, create_source, make_feed, parse_source_uri
 from edgepose.types import Frame
+from tests.plugins.daemon import run_edgepose
 
 DEMO_FRAMES = 300
 DEMO_FRAME_MS = 100  # vtest.avi is 10 fps
@@ -169,3 +170,17 @@ def test_service_runs_a_replay_without_models(demo: Path, tmp_path: Path) -> Non
         assert event["id"].startswith("replay1-") and event["id"].endswith(f"-{n}")
     stats = [line["payload"] for line in lines if line["topic"] == "edgepose/replay1/stats"]
     assert stats and stats[0]["accelerator"] == "none"
+
+
+def test_check_of_a_replay_loads_no_model(demo: Path, tmp_path: Path) -> None:
+    proc = run_edgepose(
+        "check", "--source", f"replay:{demo}", "--only", "accelerator", "--only", "models", "--only", "source"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()[1:]  # the config line comes first
+    assert [line.split()[1] for line in lines] == ["accelerator", "models", "source"]
+    assert lines[0].endswith("not used: the replay source carries recorded poses")
+    assert lines[1].endswith("not used: the replay source carries recorded poses")
+    assert "768x576" in lines[2]
+    missing = run_edgepose("check", "--source", f"replay:{tmp_path / 'none.jsonl'}", "--only", "source")
+    assert missing.returncode == 1 and "no such file" in missing.stdout

@@ -5,6 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from edgepose.checks.base import CheckContext, CheckResult, Verdict
+from edgepose.sources import parse_source_uri
+
+_REPLAY = CheckResult(Verdict.OK, "not used: the replay source carries recorded poses")
+
+
+def _replay(ctx: CheckContext) -> bool:
+    """A `replay:` source: the daemon loads no model and opens no accelerator."""
+    return not parse_source_uri(ctx.config.source.uri).kind.needs_models
 
 
 def _open_accelerator(ctx: CheckContext) -> Any:
@@ -18,6 +26,8 @@ def _open_accelerator(ctx: CheckContext) -> Any:
 
 def check_accelerator(ctx: CheckContext) -> CheckResult:
     """The configured accelerator opens (a fallback to the CPU is a warning)."""
+    if _replay(ctx):
+        return _REPLAY
     accelerator = _open_accelerator(ctx)
     try:
         in_use = str(accelerator.accelerator_in_use)
@@ -33,6 +43,8 @@ def check_accelerator(ctx: CheckContext) -> CheckResult:
 
 def check_models(ctx: CheckContext) -> CheckResult:
     """Both model files exist and load into an interpreter."""
+    if _replay(ctx):
+        return _REPLAY
     from edgepose.config.movenet import ModelFamily
     from edgepose.inference.models import ModelRole
 
