@@ -309,7 +309,12 @@ def main() -> int:
     parser.add_argument("--replay", type=Path, default=DEFAULT_REPLAY, help="recorded landmarks to play")
     parser.add_argument("--pose-rate", type=float, default=10.0, help="pose messages per second per device")
     parser.add_argument("--prefix", default="edgepose-bench", help="topic prefix of the fleet")
-    parser.add_argument("--start-timeout", type=float, default=0.0, help="seconds to wait for all online")
+    parser.add_argument(
+        "--start-timeout",
+        type=float,
+        default=0.0,
+        help="seconds to wait for all online (0: 120 + 3 per device)",
+    )
     parser.add_argument(
         "--settle", type=float, default=30.0, help="seconds between the last device online and the window"
     )
@@ -350,7 +355,7 @@ def main() -> int:
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
             procs.append((device_id, proc, log_path))
-        start_timeout = args.start_timeout or 60.0 + 1.5 * args.devices
+        start_timeout = args.start_timeout or 120.0 + 3.0 * args.devices  # a loaded box starts slowly
         deadline = time.monotonic() + start_timeout
         while True:
             with subscriber.tally.lock:
