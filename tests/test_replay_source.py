@@ -11,6 +11,8 @@ import io
 import itertools
 import json
 import logging
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from edgepose.publish.stdout import StdoutPublisher
 from edgepose.service import Pipeline, Service
 from edgepose.sources import END, FrameSource, SourceError, create_source, make_feed, parse_source_uri
 from edgepose.types import Frame
+from tests.plugins.broker import free_port
 from tests.plugins.daemon import run_edgepose
 
 DEMO_FRAMES = 300
@@ -184,3 +187,37 @@ def test_check_of_a_replay_loads_no_model(demo: Path, tmp_path: Path) -> None:
     assert "768x576" in lines[2]
     missing = run_edgepose("check", "--source", f"replay:{tmp_path / 'none.jsonl'}", "--only", "source")
     assert missing.returncode == 1 and "no such file" in missing.stdout
+
+
+def test_preview_page_draws_the_replayed_skeletons(demo: Path, tmp_path: Path) -> None:
+    import urllib.request
+
+    import cv2
+
+    port = free_port()
+    config = tmp_path / "preview.toml"
+    config.write_text(
+        f'[source]\nuri = "replay:{demo}"\nloop = true\n\n[service]\npublish = "stdout"\n'
+        f'state_directory = "{tmp_path}"\n\n[http]\nenabled = true\nport = {port}\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edgepose", "run", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "daemon.log").open("wb"),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        drawn = 0.0
+        while time.monotonic() < deadline and drawn == 0.0:
+            time.sleep(0.5)
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/snapshot.jpg", timeout=5) as response:
+                    image = cv2.imdecode(np.frombuffer(response.read(), np.uint8), cv2.IMREAD_COLOR)
+            except OSError:
+                continue
+            assert image.shape == (576, 768, 3)  # the recorded frame size
+            drawn = float((image.max(axis=2) > 100).mean())  # skeleton pixels on the black canvas
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert 0.0 < drawn < 0.05, (tmp_path / "daemon.log").read_text()[-2000:]
