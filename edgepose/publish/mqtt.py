@@ -1,10 +1,9 @@
 """MqttPublisher: poses, events, state and stats to an MQTT broker with paho-mqtt 2.x.
 
 Threads: paho's network thread (`loop_start`) runs the socket and the callbacks; the callbacks
-only set a flag, put a small command on a queue, or claim the device id (`edgepose.publish.claim`:
-two devices with one id are found and reported there). One worker thread (`edgepose-mqtt`) does the
-rest: it announces `online`, sends Home Assistant discovery and the retained state on every
-connect, and feeds spooled events to paho in order. The caller's thread (the processing loop)
+only set a flag, put a small command on a queue, or claim the device id (`publish.claim`). One
+worker thread (`edgepose-mqtt`) does the rest: it announces `online`, sends Home Assistant
+discovery and the retained state on every connect, and feeds spooled events to paho in order. The caller's thread (the processing loop)
 only encodes, appends events to the spool and hands QoS 0 messages to paho; it never waits on
 the network.
 
@@ -71,7 +70,7 @@ class MqttPublisher:
         gesture_types: tuple[str, ...] = (),
         skeleton: SkeletonKind = SkeletonKind.BLAZEPOSE_33,
         clock: Callable[[], float] = time.monotonic,
-        claim: Claim | None = None,  # who this process is on the claim topic (default: one per process)
+        claim: Claim | None = None,  # this process on the claim topic (default: one per process)
     ) -> None:
         """Read credentials, open the spool, prepare the client; nothing touches the network yet.
 
