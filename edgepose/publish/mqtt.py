@@ -3,9 +3,9 @@
 Threads: paho's network thread (`loop_start`) runs the socket and the callbacks; the callbacks
 only set a flag, put a small command on a queue, or claim the device id (`publish.claim`). One
 worker thread (`edgepose-mqtt`) does the rest: it announces `online`, sends Home Assistant
-discovery and the retained state on every connect, and feeds spooled events to paho in order. The caller's thread (the processing loop)
-only encodes, appends events to the spool and hands QoS 0 messages to paho; it never waits on
-the network.
+discovery and the retained state on every connect, and feeds spooled events to paho in order.
+The caller's thread (the processing loop) only encodes, appends events to the spool and hands QoS 0
+messages to paho; it never waits on the network.
 
 Events: appended to the `EventSpool` (on disk, fsync'd) before paho sees them, removed once the
 broker's PUBACK arrived. Events are handed to paho only while connected, at most `_WINDOW` at a
