@@ -26,6 +26,7 @@ from edgepose.publish.payloads import (
     encode,
     event_payload,
     load_schema,
+    pose_json,
     pose_payload,
     state_key,
     state_payload,
@@ -132,6 +133,18 @@ def test_pose_payload_without_world_landmarks_and_nan() -> None:
     assert payload["poses"][0]["landmarks"][0][0] == 0.0
     encode(payload)  # allow_nan=False: would raise on a NaN
     assert pose_payload(make_result(), world_landmarks=False)["poses"][0]["world_landmarks"] is None
+
+
+def test_command_line_pose_json_is_the_payload_pose_at_six_decimals() -> None:
+    # `detect`/`track` print the same pose JSON at 6 decimals (`detect` without a track id).
+    pose = make_pose(3, seed=4)
+    line = pose_json(pose, 6, 6, track_id=False)
+    assert list(line) == ["score", "skeleton", "landmarks", "world_landmarks"]
+    assert line["score"] == 0.93456
+    assert line["landmarks"][2] == [round(float(v), 6) for v in pose.landmarks[2]]
+    payload_pose = pose_payload(make_result(), decimals=6)["poses"][0]
+    tracked = pose_json(make_result().poses[0], 6, 3)
+    assert tracked == payload_pose and list(tracked) == list(payload_pose)
 
 
 def test_empty_frame_is_valid() -> None:

@@ -93,19 +93,11 @@ def pose_options(args: argparse.Namespace, mode: RunningMode, threads: int | Non
     )
 
 
-def _rounded(rows: Any) -> list[list[float]]:
-    return [[round(float(v), JSON_DECIMALS) for v in row] for row in rows]
-
-
 def pose_json(pose: Pose, with_track: bool) -> dict[str, Any]:
-    """One pose in the CLI's JSON contract."""
-    out: dict[str, Any] = {"score": round(float(pose.score), JSON_DECIMALS)}
-    if with_track:
-        out["track_id"] = pose.track_id
-    out["skeleton"] = str(pose.skeleton)
-    out["landmarks"] = _rounded(pose.landmarks)
-    out["world_landmarks"] = _rounded(pose.world_landmarks) if pose.world_landmarks is not None else None
-    return out
+    """One pose in the CLI's JSON contract: the publisher's pose JSON at 6 decimals."""
+    from edgepose.publish.payloads import pose_json as build
+
+    return build(pose, JSON_DECIMALS, JSON_DECIMALS, track_id=with_track)
 
 
 def read_image(path: Path) -> ImageArray:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from edgepose.types import ActivityState, Event, FloatArray, PoseResult, ServiceStats
+from edgepose.types import ActivityState, Event, FloatArray, Pose, PoseResult, ServiceStats
 
 PAYLOAD_VERSION = 1
 SCHEMA_NAMES = ("status", "pose", "event", "state", "stats", "claim", "ha_discovery")
@@ -38,29 +38,39 @@ def _rows(array: FloatArray, decimals: int) -> list[list[float]]:
     return rows
 
 
+def pose_json(
+    pose: Pose,
+    decimals: int = 4,
+    score_decimals: int = 3,
+    *,
+    track_id: bool = True,
+    world_landmarks: bool = True,
+) -> JsonDict:
+    """One pose as JSON, for the MQTT pose payload and the `detect`/`track` lines alike.
+
+    Landmarks are [x, y, z, visibility, presence] rows, world landmarks [x, y, z] in metres; NaN
+    becomes 0.0. `detect` leaves out the track id: a still image has none.
+    """
+    out: JsonDict = {}
+    if track_id:
+        out["track_id"] = pose.track_id
+    out["score"] = _num(pose.score, score_decimals) or 0.0
+    out["skeleton"] = str(pose.skeleton)
+    out["landmarks"] = _rows(pose.landmarks, decimals)
+    world = pose.world_landmarks if world_landmarks else None
+    out["world_landmarks"] = _rows(world, decimals) if world is not None else None
+    return out
+
+
 def pose_payload(result: PoseResult, decimals: int = 4, world_landmarks: bool = True) -> JsonDict:
-    """One frame's poses: landmarks as [x, y, z, visibility, presence] rows, world landmarks in metres."""
-    poses = []
-    for pose in result.poses:
-        world = None
-        if world_landmarks and pose.world_landmarks is not None:
-            world = _rows(pose.world_landmarks, decimals)
-        poses.append(
-            {
-                "track_id": pose.track_id,
-                "score": _num(pose.score, 3) or 0.0,
-                "skeleton": str(pose.skeleton),
-                "landmarks": _rows(pose.landmarks, decimals),
-                "world_landmarks": world,
-            }
-        )
+    """One frame's poses (see `pose_json`)."""
     return {
         "v": PAYLOAD_VERSION,
         "timestamp_ms": result.timestamp_ms,
         "frame": result.frame_index,
         "width": result.width,
         "height": result.height,
-        "poses": poses,
+        "poses": [pose_json(p, decimals, world_landmarks=world_landmarks) for p in result.poses],
     }
 
 
