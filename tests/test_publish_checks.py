@@ -1,14 +1,16 @@
-"""The `spool` line of `edgepose check`."""
+"""The `spool` and `broker` lines of `edgepose check` (the broker ones against a real Mosquitto)."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
-from edgepose.checks import CheckContext, Verdict, registered_checks
+from edgepose.checks import CheckContext, Verdict, registered_checks, run_check
+from edgepose.checks.broker import check_broker
 from edgepose.checks.spool import check_spool
 from edgepose.config import load_config_text
 from edgepose.publish.spool import SPOOL_FILENAME, EventSpool
+from tests.plugins.broker import AUTH_PASSWORD, AUTH_USER, Broker
 
 
 def context(state_dir: Path, limit: int = 10) -> CheckContext:
@@ -59,3 +61,39 @@ def test_spool_check_sees_a_damaged_page_and_set_aside_rows(tmp_path: Path) -> N
         handle.write(b"\x0d\xff\xff" + b"\x5a" * 100)
     damaged = check_spool(context(tmp_path / "state", limit=100))
     assert damaged.verdict is Verdict.WARN and "is damaged" in damaged.detail
+
+
+def broker_context(broker: Broker, extra: str) -> CheckContext:
+    text = f'[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\ndevice_id = "check"\n{extra}'
+    return CheckContext(config=load_config_text(text), config_path=None)
+
+
+def test_broker_check_uses_the_publishers_credentials(auth_broker: Broker, tmp_path: Path) -> None:
+    right, wrong = tmp_path / "right", tmp_path / "wrong"
+    right.write_text(AUTH_PASSWORD + "\n")
+    wrong.write_text("not-the-password\n")
+    ok = check_broker(broker_context(auth_broker, f'username = "{AUTH_USER}"\npassword_file = "{right}"\n'))
+    assert ok.verdict is Verdict.OK and ok.detail.endswith(f" as {AUTH_USER}")
+    refused = check_broker(
+        broker_context(auth_broker, f'username = "{AUTH_USER}"\npassword_file = "{wrong}"\n')
+    )
+    assert refused.verdict is Verdict.FAIL and "refused the connection" in refused.detail
+    anonymous = check_broker(broker_context(auth_broker, ""))
+    assert anonymous.verdict is Verdict.FAIL and "refused the connection" in anonymous.detail
+
+
+def test_broker_check_uses_the_publishers_tls(tls_broker: Broker) -> None:
+    tls = tls_broker.tls
+    assert tls is not None
+    client = f'cert_file = "{tls.client_cert}"\nkey_file = "{tls.client_key}"\n'
+    ok = check_broker(broker_context(tls_broker, f'ca_file = "{tls.ca_cert}"\n{client}'))
+    assert ok.verdict is Verdict.OK and ok.detail.endswith(", TLS")
+    untrusted = check_broker(broker_context(tls_broker, f'ca_file = "{tls.other_ca_cert}"\n{client}'))
+    assert untrusted.verdict is Verdict.FAIL
+    # The config checks the files when it loads; one replaced afterwards is the check's to report.
+    ca = tls_broker.workdir / "replaced-ca.pem"
+    ca.write_bytes(tls.ca_cert.read_bytes())
+    context = broker_context(tls_broker, f'ca_file = "{ca}"\n{client}')
+    ca.write_text("not a certificate\n")
+    unreadable = run_check(check_broker, context)  # as `edgepose check` runs every check
+    assert unreadable.verdict is Verdict.FAIL and unreadable.detail.startswith("mqtt TLS files:")

@@ -23,18 +23,12 @@ def mqtt_probe(config: Config, timeout_s: float) -> CheckResult:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
+    from edgepose.publish.mqtt_client import secure
+
     m = config.mqtt
     where = f"{m.host}:{m.port}"
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{m.resolved_client_id()}-check")
-    if m.username:
-        client.username_pw_set(m.username, m.read_password())
-    if m.use_tls:
-        client.tls_set(
-            ca_certs=str(m.ca_file) if m.ca_file else None,
-            certfile=str(m.cert_file) if m.cert_file else None,
-            keyfile=str(m.key_file) if m.key_file else None,
-        )
-        client.tls_insecure_set(m.tls_insecure)
+    secure(client, m, m.read_password())
     done = threading.Event()
     reason: list[str] = []
 

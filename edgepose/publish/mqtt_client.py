@@ -62,7 +62,19 @@ def make_client(config: MqttConfig, password: str | None, status_topic: str) -> 
         protocol=mqtt.MQTTv311,
         clean_session=True,
     )
-    if config.username is not None:
+    secure(client, config, password)
+    client.will_set(status_topic, STATUS_OFFLINE, qos=1, retain=True)
+    client.reconnect_delay_set(min_delay=config.reconnect_min_delay_s, max_delay=config.reconnect_max_delay_s)
+    client.max_queued_messages_set(0)
+    return client
+
+
+def secure(client: mqtt.Client, config: MqttConfig, password: str | None) -> None:
+    """Set `[mqtt]`'s credentials and TLS on a client (publisher and `edgepose check` alike).
+
+    Raises ConfigError when the TLS files cannot be loaded.
+    """
+    if config.username:  # None or empty: anonymous
         client.username_pw_set(config.username, password)
     if config.use_tls:
         try:
@@ -75,7 +87,3 @@ def make_client(config: MqttConfig, password: str | None, status_topic: str) -> 
         except (ssl.SSLError, OSError, ValueError) as exc:
             raise ConfigError(f"mqtt TLS files: {exc}") from exc
         client.tls_insecure_set(config.tls_insecure)
-    client.will_set(status_topic, STATUS_OFFLINE, qos=1, retain=True)
-    client.reconnect_delay_set(min_delay=config.reconnect_min_delay_s, max_delay=config.reconnect_max_delay_s)
-    client.max_queued_messages_set(0)
-    return client
