@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from edgepose.sources.base import FrameSource, SourceError
+from edgepose.sources.base import FrameSource, SourceError, StrictlyIncreasing
 from edgepose.types import Frame, SourceState
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class FrameFeed:
         self.state = SourceState.STARTING
         self.frames_read = 0
         self.reopens = 0
-        self._last_timestamp_ms: int | None = None
+        self._increasing = StrictlyIncreasing()  # across reopens too: a new source starts its clock anew
         self._pace_origin: tuple[float, int] | None = None  # (monotonic s, media ms) of the first frame
         self._reopen_immediately = False
         self._failures = 0  # since the last delivered frame; drives the backoff and log levels
@@ -355,10 +355,7 @@ class FrameFeed:
 
     def _restamp(self, frame: Frame) -> Frame:
         """Number frames across reopens and keep timestamps strictly increasing."""
-        timestamp_ms = frame.timestamp_ms
-        if self._last_timestamp_ms is not None and timestamp_ms <= self._last_timestamp_ms:
-            timestamp_ms = self._last_timestamp_ms + 1
-        self._last_timestamp_ms = timestamp_ms
+        timestamp_ms = self._increasing(frame.timestamp_ms)
         index = self.frames_read
         self.frames_read += 1
         if index == frame.index and timestamp_ms == frame.timestamp_ms:
