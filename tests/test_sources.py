@@ -110,6 +110,12 @@ def test_rotate_image_is_clockwise() -> None:
     turned = rotate_image(image, 90)
     assert turned.shape == (3, 2, 3)
     assert turned[0, 1, 0] == 255  # clockwise: top-left goes to top-right
+    frame = np.random.default_rng(1).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    for rotation in (0, 90, 180, 270, 360):
+        # np.rot90 turns counter-clockwise for positive k.
+        expected = np.rot90(frame, k=-(rotation // 90))
+        np.testing.assert_array_equal(rotate_image(frame, rotation), expected)
+        assert rotate_image(frame, rotation).flags.c_contiguous
 
 
 def test_missing_file_and_device_fail_with_one_clear_reason(tmp_path: Path) -> None:
@@ -204,7 +210,7 @@ def test_picamera2_rotation_180_uses_the_isp_transform(fake_picamera2: Path) -> 
     np.testing.assert_array_equal(frame.image, picamera2.test_pattern_rgb(300, 200)[::-1, ::-1])
 
 
-def test_picamera2_rotation_90_in_numpy(fake_picamera2: Path) -> None:
+def test_picamera2_rotation_90_in_software(fake_picamera2: Path) -> None:
     import picamera2
 
     with create_source(parse_source_uri("picamera2"), settings(width=300, height=200, rotation=90)) as source:

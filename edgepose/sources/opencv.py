@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from edgepose.sources.base import SourceBase, SourceError, SourceSettings, StrictlyIncreasing
+from edgepose.sources.base import SourceBase, SourceError, SourceSettings, StrictlyIncreasing, rotate_image
 from edgepose.sources.uri import SourceKind, SourceUri
 from edgepose.types import Frame, ImageArray
 
@@ -121,11 +121,7 @@ class OpenCVSource(SourceBase):
         import cv2
 
         rgb = cv2.cvtColor(bgr, cv2.COLOR_GRAY2RGB if bgr.ndim == 2 else cv2.COLOR_BGR2RGB)
-        rotation = self._settings.rotation
-        codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
-        if rotation in codes:
-            rgb = cv2.rotate(rgb, codes[rotation])
-        return np.ascontiguousarray(rgb, dtype=np.uint8)
+        return rotate_image(np.ascontiguousarray(rgb, dtype=np.uint8), self._settings.rotation)
 
     def close(self) -> None:
         """Release the capture (idempotent)."""

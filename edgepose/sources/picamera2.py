@@ -3,7 +3,7 @@
 picamera2's "RGB888" format is 24 bits per pixel ordered [B, G, R] in memory (libcamera names
 formats by their little-endian word), so frames are converted to RGB here. A rotation of 180
 degrees is done by the ISP (libcamera Transform); 90 and 270 are not supported by the ISP and
-are done with numpy after capture.
+are done in software after capture.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Picamera2Source(SourceBase):
         self._uri = uri
         self._settings = settings
         self._camera: Any = None
-        self._numpy_rotation = 0
+        self._software_rotation = 0
         self._index = 0
         self._monotonic = StrictlyIncreasing()
         self.camera_model = ""
@@ -94,15 +94,15 @@ class Picamera2Source(SourceBase):
         )
 
     def _isp_transform(self) -> Any:
-        """libcamera's Transform for 180 degrees (hflip + vflip); other rotations fall back to numpy."""
+        """libcamera's Transform for 180 degrees (hflip + vflip); other rotations are done in software."""
         rotation = self._settings.rotation % 360
-        self._numpy_rotation = rotation
+        self._software_rotation = rotation
         try:
             from libcamera import Transform
         except ImportError:
             return None
         if rotation == 180:
-            self._numpy_rotation = 0
+            self._software_rotation = 0
             return Transform(hflip=1, vflip=1)
         return Transform()
 
@@ -142,7 +142,7 @@ class Picamera2Source(SourceBase):
             raise SourceError(f"{self._uri.text}: unexpected frame shape {array.shape}")
         # [B, G, R] in memory -> RGB; a 4th (padding) channel, if any, is dropped.
         rgb = np.ascontiguousarray(array[:, :, 2::-1])
-        return rotate_image(rgb, self._numpy_rotation)
+        return rotate_image(rgb, self._software_rotation)
 
     def close(self) -> None:
         """Stop and close the camera (idempotent)."""
