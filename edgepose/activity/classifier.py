@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from edgepose.activity.features import TORSO_SIZE_MULTIPLIER, PoseFeatures
+from edgepose.config.activity import TOP_N_BY_MAX_DISTANCE, TOP_N_BY_MEAN_DISTANCE
 from edgepose.errors import ConfigError
 from edgepose.skeleton import PoseLandmark as L
 from edgepose.types import FloatArray
@@ -101,8 +102,8 @@ class KnnPoseClassifier:
 
     labels: tuple[str, ...]
     embeddings: FloatArray  # S x 23 x 3
-    top_n_by_max_distance: int = 30
-    top_n_by_mean_distance: int = 10
+    top_n_by_max_distance: int = TOP_N_BY_MAX_DISTANCE
+    top_n_by_mean_distance: int = TOP_N_BY_MEAN_DISTANCE
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -158,7 +159,9 @@ def train(samples: Sequence[tuple[str, FloatArray]]) -> KnnPoseClassifier:
 
 
 def classifier_from_json(
-    data: dict[str, Any], top_n_by_max: int = 30, top_n_by_mean: int = 10
+    data: dict[str, Any],
+    top_n_by_max: int = TOP_N_BY_MAX_DISTANCE,
+    top_n_by_mean: int = TOP_N_BY_MEAN_DISTANCE,
 ) -> KnnPoseClassifier:
     """A classifier from the file's parsed content; ValueError if it is not one."""
     if data.get("format") != FORMAT or data.get("v") != 1:
@@ -169,7 +172,9 @@ def classifier_from_json(
     return KnnPoseClassifier(labels, emb, top_n_by_max, top_n_by_mean)
 
 
-def load_classifier(path: Path, top_n_by_max: int = 30, top_n_by_mean: int = 10) -> KnnPoseClassifier:
+def load_classifier(
+    path: Path, top_n_by_max: int = TOP_N_BY_MAX_DISTANCE, top_n_by_mean: int = TOP_N_BY_MEAN_DISTANCE
+) -> KnnPoseClassifier:
     """Read classifier.json; ConfigError (exit 78) when missing or malformed."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

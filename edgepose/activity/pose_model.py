@@ -109,13 +109,16 @@ def raised_side(f: PoseFeatures) -> str | None:
     return f"{side}_arm_raised" if known[side] > 0.0 else None
 
 
+K_NEAREST = 5  # voters when training; a model file records its own k
+
+
 @dataclass(frozen=True, slots=True)
 class PoseModel:
     """Labelled pose vectors and the k-nearest vote."""
 
     labels: tuple[str, ...]
     vectors: FloatArray  # S x 13 x 2
-    k: int = 5
+    k: int = K_NEAREST
 
     def vote(self, query: FloatArray) -> tuple[str | None, int]:
         """The winning label among the k nearest samples (mirrored query too) and its votes."""
@@ -162,7 +165,7 @@ class PoseModel:
         }
 
 
-def train_pose_model(labels: Sequence[str], vectors: Sequence[FloatArray], k: int = 5) -> PoseModel:
+def train_pose_model(labels: Sequence[str], vectors: Sequence[FloatArray], k: int = K_NEAREST) -> PoseModel:
     """A model from labelled pose vectors (13 x 2 each)."""
     unknown = set(labels) - set(LABEL_POSTURE)
     if unknown:

@@ -196,6 +196,11 @@ class InactivityConfig(StrictModel):
     )
 
 
+# The k-NN vote's defaults, for the config and for a classifier built without one.
+TOP_N_BY_MAX_DISTANCE = 30
+TOP_N_BY_MEAN_DISTANCE = 10
+
+
 class ClassifierConfig(StrictModel):
     """Custom poses: a k-NN classifier trained with `edgepose train`."""
 
@@ -203,9 +208,11 @@ class ClassifierConfig(StrictModel):
         None, description="classifier.json from `edgepose train`; none disables it."
     )
     top_n_by_max_distance: Int = Field(
-        30, ge=1, description="k-NN: candidates kept by maximum per-axis distance."
+        TOP_N_BY_MAX_DISTANCE, ge=1, description="k-NN: candidates kept by maximum per-axis distance."
     )
-    top_n_by_mean_distance: Int = Field(10, ge=1, description="k-NN: neighbours voting, by mean distance.")
+    top_n_by_mean_distance: Int = Field(
+        TOP_N_BY_MEAN_DISTANCE, ge=1, description="k-NN: neighbours voting, by mean distance."
+    )
     ema_window: Int = Field(10, ge=1, description="EMA smoothing window of the class votes (frames).")
     ema_alpha: Float = Field(0.2, gt=0.0, le=1.0, description="EMA smoothing factor of the class votes.")
     enter_threshold: Float = Field(
