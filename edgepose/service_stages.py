@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -112,29 +111,23 @@ class StagedReload:
 
 
 class _PeopleCount:
-    """Stand-in when the activity engine is off or not installed: state with the people count only."""
+    """The activity stage when `[activity] enabled = false`: state with the people count only."""
 
     def update(self, result: PoseResult) -> tuple[list[Event], ActivityState]:
         return [], ActivityState(timestamp_ms=result.timestamp_ms, people=len(result.poses))
 
 
 def build_activity(config: ActivityConfig, id_prefix: str = "ev") -> ActivityStage:
-    """The activity engine for the config, or the people counter when disabled or absent.
+    """The activity engine for the config, or the people counter when it is disabled.
 
     `id_prefix` starts every event id; it must differ between runs, because consumers drop
     events whose id they have seen (delivery is at least once).
     """
+    from edgepose.activity.engine import ActivityEngine
+
     if not config.enabled:
         return _PeopleCount()
-    try:
-        module = importlib.import_module("edgepose.activity.engine")
-    except ModuleNotFoundError as exc:
-        if exc.name != "edgepose.activity.engine":
-            raise
-        log.warning("activity engine not installed: publishing poses and people counts only")
-        return _PeopleCount()
-    engine: ActivityStage = module.ActivityEngine(config, id_prefix=id_prefix)
-    return engine
+    return ActivityEngine(config, id_prefix=id_prefix)
 
 
 def people_count() -> ActivityStage:

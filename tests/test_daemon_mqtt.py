@@ -84,34 +84,6 @@ keepalive_s = 5
     return path
 
 
-# Until the activity engine (edgepose.activity.engine, another area) exists, the daemon runs with a
-# stand-in that follows its contract, `update(result) -> (events, state)`: person_entered /
-# person_left whenever the number of people in view changes. With the real engine it runs as is.
-LAUNCHER = """
-import importlib.util, sys, uuid
-import edgepose.service as service
-from edgepose.types import ActivityState, Event, EventType
-
-class PresenceStandIn:
-    def __init__(self):
-        self.people = 0
-
-    def update(self, result):
-        events = []
-        now = len(result.poses)
-        kind = EventType.PERSON_ENTERED if now > self.people else EventType.PERSON_LEFT
-        for _ in range(abs(now - self.people)):
-            events.append(Event(uuid.uuid4().hex, kind, result.timestamp_ms, None, {"people": now}))
-        self.people = now
-        return events, ActivityState(timestamp_ms=result.timestamp_ms, people=now)
-
-if importlib.util.find_spec("edgepose.activity.engine") is None:
-    service.build_activity = lambda *args, **kwargs: PresenceStandIn()
-from edgepose.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 class Daemon:
     """`edgepose run` in a subprocess, its stderr in a file."""
 
@@ -119,7 +91,7 @@ class Daemon:
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER, "run", "--config", str(config)],
+            [sys.executable, "-m", "edgepose", "run", "--config", str(config)],
             stdout=subprocess.DEVNULL,
             stderr=self._log,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},

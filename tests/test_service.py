@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
@@ -71,15 +70,12 @@ def test_run_file_to_stdout_exits_0_with_every_kind_of_message(daemon_config: Ca
     }
     assert "end of file:" in proc.stderr and "after 150 frames" in proc.stderr
     events = [m["payload"] for m in messages if kind_of(m["topic"]) == "event"]
-    if importlib.util.find_spec("edgepose.activity.engine") is not None:
-        # Presence events flow as soon as the activity engine is there: two men walk into view.
-        assert "person_entered" in {e["type"] for e in events}, events
-        ids = [e["id"] for e in events]
-        assert len(set(ids)) == len(ids)
-        # `<device_id>-<random>-<n>`: a restarted daemon never reuses an id consumers deduplicate on.
-        assert all(re.fullmatch(r"testpi-[0-9a-f]{8}-\d+", i) for i in ids), ids
-    else:
-        assert events == []
+    # Presence events flow: two men walk into view.
+    assert "person_entered" in {e["type"] for e in events}, events
+    ids = [e["id"] for e in events]
+    assert len(set(ids)) == len(ids)
+    # `<device_id>-<random>-<n>`: a restarted daemon never reuses an id consumers deduplicate on.
+    assert all(re.fullmatch(r"testpi-[0-9a-f]{8}-\d+", i) for i in ids), ids
 
 
 class Recorder:
@@ -473,3 +469,17 @@ def test_reload_of_mqtt_is_followed_by_the_link_state_the_service_reports(
     # reload, the one the reload made after it, never the closed one.
     assert seen[:10] == [False] * 10
     assert seen[-1] is True and seen.index(True) >= 10
+
+
+def test_activity_stage_is_the_engine_or_a_people_counter() -> None:
+    from edgepose.activity.engine import ActivityEngine
+    from edgepose.config.activity import ActivityConfig
+    from edgepose.service_stages import build_activity
+    from edgepose.types import Pose
+
+    assert isinstance(build_activity(ActivityConfig()), ActivityEngine)
+    landmarks = np.random.default_rng(0).uniform(0, 1, (33, 5)).astype(np.float32)
+    poses = tuple(Pose(landmarks=landmarks, world_landmarks=None, score=0.9, track_id=n) for n in (1, 2))
+    result = PoseResult(timestamp_ms=40, frame_index=1, width=64, height=48, poses=poses)
+    events, state = build_activity(ActivityConfig(enabled=False)).update(result)
+    assert events == [] and state.people == 2 and state.timestamp_ms == 40
