@@ -239,6 +239,26 @@ def test_key_lines_scanner() -> None:
     assert ("a", "c") not in lines
 
 
+def test_key_lines_scanner_reads_escaped_quotes_and_multiline_arrays() -> None:
+    # An escaped quote must not end the string: the `=`, `[` and `#` after it are still inside.
+    text = (
+        "[a]\n"
+        'x = "say \\"=[#\\" here" # [\n'
+        "y = [\n"
+        '  "]", # ]\n'
+        "  2,\n"
+        "]\n"
+        "z = 'c:\\' # literal strings have no escapes\n"
+        "w = 4\n"
+    )
+    lines = key_lines(text)
+    assert lines[("a", "x")] == 2
+    assert lines[("a", "y")] == 3
+    assert lines[("a", "z")] == 7
+    assert lines[("a", "w")] == 8
+    assert len(lines) == 5
+
+
 def test_parse_key() -> None:
     assert parse_key('a. "b.c" .d') == ("a", "b.c", "d")
     assert parse_key("a b") is None

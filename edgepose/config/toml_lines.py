@@ -8,7 +8,7 @@ approximate by design: a key it cannot place falls back to its table's header li
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 KeyPath = tuple[str | int, ...]
 
@@ -32,54 +32,40 @@ def parse_key(text: str) -> tuple[str, ...] | None:
         pos += 1
 
 
-def _strip_comment(line: str) -> str:
-    """The line without a trailing comment, leaving `#` inside strings alone."""
+def _unquoted(line: str) -> Iterator[tuple[int, str]]:
+    """(index, character) of each character outside quoted strings: the scanning all three helpers share.
+
+    Basic strings ("...") honour backslash escapes; literal strings ('...') have none.
+    """
     quote: str | None = None
     escaped = False
     for i, ch in enumerate(line):
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\" and quote == '"':
-                escaped = True
-            elif ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            return line[:i]
-    return line
+        if quote is None:
+            if ch in "\"'":
+                quote = ch
+            else:
+                yield i, ch
+        elif escaped:
+            escaped = False
+        elif ch == "\\" and quote == '"':
+            escaped = True
+        elif ch == quote:
+            quote = None
+
+
+def _strip_comment(line: str) -> str:
+    """The line without a trailing comment, leaving `#` inside strings alone."""
+    return next((line[:i] for i, ch in _unquoted(line) if ch == "#"), line)
 
 
 def _split_assignment(line: str) -> tuple[str, str] | None:
     """(key text, value text) of `key = value`, the `=` found outside quotes."""
-    quote: str | None = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "=":
-            return line[:i], line[i + 1 :]
-    return None
+    return next(((line[:i], line[i + 1 :]) for i, ch in _unquoted(line) if ch == "="), None)
 
 
 def _bracket_balance(value: str) -> int:
     """Open minus closed brackets/braces outside strings (multi-line arrays continue while > 0)."""
-    depth = 0
-    quote: str | None = None
-    for ch in value:
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-    return depth
+    return sum((ch in "[{") - (ch in "]}") for _, ch in _unquoted(value))
 
 
 def _opens_multiline_string(value: str) -> str | None:
