@@ -3,7 +3,9 @@
 
 Sources: Debian's `opencv-doc` (vtest.avi, basketball1/2.png, messi5.jpg) and the `ultralytics`
 wheel on PyPI (bus.jpg, zidane.jpg). Also derives `pan_zidane.avi`, a 640x480 clip of a slow
-camera pan, zoom and tilt over zidane.jpg, so tests have a video with large people in it.
+camera pan, zoom and tilt over zidane.jpg, so tests have a video with large people in it, and the
+watched-room clips of tools/evaluation/room_clips.py (empty_room.avi, walk_in.avi, one_person.avi,
+three_people.avi: a still scene with sensor noise and light drift, as a fixed camera sees it).
 Idempotent: files already in the cache are kept.
 """
 
@@ -18,6 +20,10 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a file: tools/ is a sibling
+
+from tools.evaluation.room_clips import make_room_clips
 
 OPENCV_DOC_FILES = ("vtest.avi", "basketball1.png", "basketball2.png", "messi5.jpg")
 ULTRALYTICS_VERSION = "8.4.190"
@@ -130,6 +136,7 @@ def main() -> int:
     fetch_opencv_doc(dest)
     fetch_ultralytics(dest)
     make_pan_clip(dest)
+    make_room_clips(dest)
     for path in sorted(dest.iterdir()):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         print(f"{path}  {path.stat().st_size:>9}  sha256:{digest}", file=sys.stderr)

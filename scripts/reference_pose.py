@@ -12,6 +12,10 @@ Runs inside the MediaPipe reference virtualenv (scripts/setup_reference.sh), not
   reference_pose.py --complexity 1 --serve CLIP          decode CLIP, print "ready", then process one
                                                          frame per stdin line, answering {"process_ms"}
                                                          (lets a benchmark alternate frame by frame)
+  reference_pose.py --complexity 1 --play CLIP --rate 15 [--seconds S]
+                                                         decode and process CLIP in real time at RATE
+                                                         fps; one line with the process's CPU time
+                                                         (getrusage, all threads) from the 2nd frame on
 
 Each line: {"image"|"frame", "width", "height", "landmarks": [[x, y, z, visibility, presence] x 33]
 or null, "world_landmarks": [[x, y, z] x 33] or null, "process_ms"?}.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 
@@ -121,11 +126,73 @@ def serve(path: str, complexity: int) -> int:
     return 0
 
 
+def play(path: str, complexity: int, rate: float, seconds: float) -> int:
+    """Real time at `rate`: decode, convert to RGB and process each frame when it is due."""
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        print(f"reference_pose: cannot open {path}", file=sys.stderr)
+        return 66
+    limit = round(seconds * rate) if seconds > 0 else 0
+    frames = found = 0
+    process_ms = []
+    start = None
+    with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=complexity) as pose:
+        origin = time.monotonic()
+        index = 0
+        while True:
+            due = origin + index / rate
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            began = time.perf_counter()
+            results = pose.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            elapsed_ms = (time.perf_counter() - began) * 1000.0
+            index += 1
+            if start is None:  # the first frame warms up; figures start after it
+                start = (time.monotonic(), resource.getrusage(resource.RUSAGE_SELF))
+                origin = start[0] - 1.0 / rate
+                index = 1
+                continue
+            frames += 1
+            found += results.pose_landmarks is not None
+            process_ms.append(elapsed_ms)
+            if limit and frames >= limit:
+                break
+    capture.release()
+    end = (time.monotonic(), resource.getrusage(resource.RUSAGE_SELF))
+    if start is None or not frames:
+        print(f"reference_pose: no frames in {path}", file=sys.stderr)
+        return 66
+    user_s = end[1].ru_utime - start[1].ru_utime
+    system_s = end[1].ru_stime - start[1].ru_stime
+    video_s = frames / rate
+    process_ms.sort()
+    line = {
+        "frames": frames,
+        "video_s": video_s,
+        "wall_s": end[0] - start[0],
+        "user_s": user_s,
+        "system_s": system_s,
+        "cpu_per_video_s": (user_s + system_s) / video_s,
+        "cpu_ms_per_frame": (user_s + system_s) * 1000.0 / frames,
+        "process_ms_median": process_ms[len(process_ms) // 2],
+        "frames_with_pose": found,
+    }
+    print(json.dumps(line), flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--complexity", type=int, choices=(0, 1, 2), default=1)
     parser.add_argument("--video")
     parser.add_argument("--serve", metavar="CLIP", help="frame-by-frame mode driven over stdin")
+    parser.add_argument("--play", metavar="CLIP", help="real-time playback at --rate, CPU accounted")
+    parser.add_argument("--rate", type=float, default=15.0, help="--play: frames per second")
+    parser.add_argument("--seconds", type=float, default=0.0, help="--play: stop after S s of video")
     parser.add_argument("--max-frames", type=int, default=0)
     parser.add_argument("--time", action="store_true", help="add process_ms to each video line")
     parser.add_argument("--no-smooth", action="store_true", help="--video: landmarks without smoothing")
@@ -133,6 +200,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.serve:
         return serve(args.serve, args.complexity)
+    if args.play:
+        return play(args.play, args.complexity, args.rate, args.seconds)
     if args.video:
         return run_video(args.video, args.complexity, args.max_frames, args.time, not args.no_smooth)
     return run_images(args.images, args.complexity)

@@ -182,19 +182,22 @@ def test_unreachable_rtsp_stream_fails_cleanly() -> None:
 # ---- picamera2 backend (fake picamera2 following the real API) -------------------------------------
 
 
-def test_picamera2_converts_bgr_memory_order_to_rgb(fake_picamera2: Path) -> None:
+def test_picamera2_delivers_rgb_memory_order_at_the_configured_size(fake_picamera2: Path) -> None:
     import picamera2
 
     with create_source(parse_source_uri("picamera2"), settings(width=300, height=200)) as source:
         frame = source.read()
         camera = source._camera  # type: ignore[attr-defined]
-        assert camera.camera_config["main"]["format"] == "RGB888"
+        # picamera2's BGR888 is [R, G, B] in memory: the models' order, so no conversion per frame.
+        assert camera.camera_config["main"]["format"] == "BGR888"
+        assert camera.camera_config["main"]["size"] == (300, 200)
         assert camera.camera_config["controls"]["FrameRate"] == 30.0
         assert camera.held_buffers == 0  # the request was released
     assert frame is not None
     expected = picamera2.test_pattern_rgb(300, 200)
     np.testing.assert_array_equal(frame.image, expected)
     assert frame.image[150, 10].tolist() == [255, 0, 0]  # the left band is red in RGB
+    assert frame.image.flags.c_contiguous
 
 
 def test_picamera2_rotation_180_uses_the_isp_transform(fake_picamera2: Path) -> None:

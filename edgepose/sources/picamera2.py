@@ -1,9 +1,11 @@
 """picamera2 backend: Raspberry Pi CSI cameras through libcamera.
 
-picamera2's "RGB888" format is 24 bits per pixel ordered [B, G, R] in memory (libcamera names
-formats by their little-endian word), so frames are converted to RGB here. A rotation of 180
-degrees is done by the ISP (libcamera Transform); 90 and 270 are not supported by the ISP and
-are done in software after capture.
+The ISP delivers the main stream at the configured size in the pipeline's own pixel order:
+picamera2's "BGR888" is 24 bits per pixel ordered [R, G, B] in memory (libcamera names formats by
+their little-endian word; "RGB888" would be [B, G, R]). So the one copy per frame is
+`make_array`'s (the buffer must go back to the camera at once) and there is no colour conversion.
+A rotation of 180 degrees is done by the ISP (libcamera Transform); 90 and 270 are not supported
+by the ISP and are done with OpenCV after capture.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from edgepose.types import Frame, ImageArray
 log = logging.getLogger(__name__)
 
 _NS_PER_MS = 1_000_000
+_FORMAT = "BGR888"  # [R, G, B] bytes: what the models take, no per-frame conversion
 
 
 def _import_picamera2() -> Any:
@@ -73,7 +76,7 @@ class Picamera2Source(SourceBase):
             raise SourceError(f"{self._uri.text}: cannot open camera {num}: {exc}") from None
         try:
             config = camera.create_video_configuration(
-                main={"size": (self._settings.width, self._settings.height), "format": "RGB888"},
+                main={"size": (self._settings.width, self._settings.height), "format": _FORMAT},
                 controls={"FrameRate": float(self._settings.fps)},
                 transform=self._isp_transform(),
                 buffer_count=4,
@@ -107,7 +110,7 @@ class Picamera2Source(SourceBase):
         return Transform()
 
     def read(self) -> Frame | None:
-        """Capture one request, copy its main stream as RGB, release it; SourceError when the camera stops."""
+        """Capture one request, copy its main stream (RGB), release it; SourceError when the camera stops."""
         camera = self._camera
         if camera is None:
             raise SourceError(f"{self._uri.text}: not open")
@@ -121,12 +124,12 @@ class Picamera2Source(SourceBase):
         except Exception as exc:
             raise SourceError(f"{self._uri.text}: capture failed: {exc}") from None
         try:
-            bgr = request.make_array("main")
+            pixels = request.make_array("main")
             metadata = request.get_metadata()
         finally:
             # Buffers go back to the camera at once; make_array already copied the pixels.
             request.release()
-        image = self._to_rgb(bgr)
+        image = self._checked(pixels)
         sensor_ns = metadata.get("SensorTimestamp")
         if not isinstance(sensor_ns, int):
             import time
@@ -136,13 +139,12 @@ class Picamera2Source(SourceBase):
         self._index += 1
         return frame
 
-    def _to_rgb(self, bgr: Any) -> ImageArray:
-        array = np.asarray(bgr, dtype=np.uint8)
-        if array.ndim != 3 or array.shape[2] < 3:
+    def _checked(self, pixels: Any) -> ImageArray:
+        """make_array's copy as the frame: already RGB and contiguous, so no further copy."""
+        array = np.asarray(pixels, dtype=np.uint8)
+        if array.ndim != 3 or array.shape[2] != 3:
             raise SourceError(f"{self._uri.text}: unexpected frame shape {array.shape}")
-        # [B, G, R] in memory -> RGB; a 4th (padding) channel, if any, is dropped.
-        rgb = np.ascontiguousarray(array[:, :, 2::-1])
-        return rotate_image(rgb, self._software_rotation)
+        return rotate_image(np.ascontiguousarray(array), self._software_rotation)
 
     def close(self) -> None:
         """Stop and close the camera (idempotent)."""
