@@ -13,6 +13,7 @@ from __future__ import annotations
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -53,6 +54,7 @@ class CostTally:
     pipeline_cpu_s: float
     detector_invoke_ms: tuple[float, ...]
     landmark_invoke_ms: tuple[float, ...]
+    landmark_invoke_cpu_ms: tuple[float, ...]
     lag_ms: tuple[float, ...]
     people: int
     dropped_frames: int
@@ -81,7 +83,8 @@ class CostReport:
     landmark_runs_per_s: float
     detector_invoke_ms_median: float | None
     landmark_invoke_ms_median: float | None
-    cpu_per_frame_over_landmark_invoke: float | None
+    landmark_invoke_cpu_ms_median: float | None  # the process's CPU time during one invoke
+    cpu_per_frame_over_landmark_invoke: float | None  # against the invoke's CPU time
     people_per_frame: float
     lag_ms_p90: float  # processing done, after the frame was due (keeping up: about one frame or less)
     dropped_frames: int
@@ -112,7 +115,7 @@ def cost_report(
     system_s = tally.end.system_s - tally.start.system_s
     cpu_s = user_s + system_s
     cpu_ms_per_frame = cpu_s * 1000.0 / frames
-    landmark_median = _median(tally.landmark_invoke_ms)
+    landmark_cpu_median = _median(tally.landmark_invoke_cpu_ms)
     entered_s = None if tally.person_entered_ms is None else tally.person_entered_ms / 1000.0
     latency = None if entered_s is None or entered_at_s is None else entered_s - entered_at_s
     return CostReport(
@@ -132,8 +135,11 @@ def cost_report(
         detector_runs_per_s=len(tally.detector_invoke_ms) / video_s if video_s > 0 else 0.0,
         landmark_runs_per_s=len(tally.landmark_invoke_ms) / video_s if video_s > 0 else 0.0,
         detector_invoke_ms_median=_median(tally.detector_invoke_ms),
-        landmark_invoke_ms_median=landmark_median,
-        cpu_per_frame_over_landmark_invoke=cpu_ms_per_frame / landmark_median if landmark_median else None,
+        landmark_invoke_ms_median=_median(tally.landmark_invoke_ms),
+        landmark_invoke_cpu_ms_median=landmark_cpu_median,
+        cpu_per_frame_over_landmark_invoke=(
+            cpu_ms_per_frame / landmark_cpu_median if landmark_cpu_median else None
+        ),
         people_per_frame=tally.people / frames,
         lag_ms_p90=_p90(tally.lag_ms),
         dropped_frames=tally.dropped_frames,
@@ -192,15 +198,25 @@ class MeteredSource:
 
 
 class _TimedInterpreter:
-    """An interpreter whose invoke() wall times are appended to a list (the rest passes through)."""
+    """An interpreter whose invoke() times are appended to lists (the rest passes through).
 
-    def __init__(self, inner: Any, invoke_ms: list[float]) -> None:
+    Wall time, and CPU time during the call, which, unlike wall time, is not inflated when other
+    programs hold the cores: the calling thread's with one interpreter thread (exact), else the
+    process's (XNNPACK's workers included, and whatever the capture thread did meanwhile).
+    """
+
+    def __init__(
+        self, inner: Any, invoke_ms: list[float], invoke_cpu_ms: list[float], cpu_clock: Callable[[], float]
+    ) -> None:
         self._inner = inner
         self._invoke_ms = invoke_ms
+        self._invoke_cpu_ms = invoke_cpu_ms
+        self._cpu_clock = cpu_clock
 
     def invoke(self) -> None:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), self._cpu_clock()
         self._inner.invoke()
+        self._invoke_cpu_ms.append((self._cpu_clock() - start_cpu) * 1000.0)
         self._invoke_ms.append((time.perf_counter() - start) * 1000.0)
 
     def __getattr__(self, name: str) -> Any:
@@ -214,6 +230,7 @@ class _CountingAccelerator:
     inner: Any
     detector_ms: list[float] = field(default_factory=list)
     landmark_ms: list[float] = field(default_factory=list)
+    landmark_cpu_ms: list[float] = field(default_factory=list)
     _detector_paths: set[Path] = field(default_factory=set)
 
     def model_path(self, role: ModelRole, variant: ModelVariant, precision: Precision) -> Path:
@@ -224,8 +241,12 @@ class _CountingAccelerator:
 
     def make_interpreter(self, model_path: Path) -> Any:
         # Any model that is not the detector is a landmark model (BlazePose's, pruned, or MoveNet).
-        sink = self.detector_ms if model_path in self._detector_paths else self.landmark_ms
-        return _TimedInterpreter(self.inner.make_interpreter(model_path), sink)
+        interpreter = self.inner.make_interpreter(model_path)
+        single = getattr(self.inner, "threads", 0) == 1
+        clock = time.thread_time if single else time.process_time
+        if model_path in self._detector_paths:
+            return _TimedInterpreter(interpreter, self.detector_ms, [], clock)
+        return _TimedInterpreter(interpreter, self.landmark_ms, self.landmark_cpu_ms, clock)
 
 
 def measure_watch_cost(
@@ -331,6 +352,7 @@ def _play(
         pipeline_cpu_s=pipeline_cpu_s,
         detector_invoke_ms=tuple(counting.detector_ms[base[0] :]),
         landmark_invoke_ms=tuple(counting.landmark_ms[base[1] :]),
+        landmark_invoke_cpu_ms=tuple(counting.landmark_cpu_ms[base[1] :]),
         lag_ms=tuple(lag_ms),
         people=people,
         dropped_frames=feed.dropped_frames,

@@ -15,7 +15,14 @@ import pytest
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
 from edgepose.types import RunningMode
 from edgepose.watch_cost import CostTally, CpuSample, cost_report
-from tools.evaluation.room_clips import DRIFT_GAIN, DRIFT_PERIOD_S, FPS, WALK_IN, camera_effects, make_short_clips
+from tools.evaluation.room_clips import (
+    DRIFT_GAIN,
+    DRIFT_PERIOD_S,
+    FPS,
+    WALK_IN,
+    camera_effects,
+    make_short_clips,
+)
 
 SHORT_S = {"empty_room.avi": 3.0, "walk_in.avi": WALK_IN.fully_in_s + 1.0}
 
@@ -55,6 +62,7 @@ def test_cost_report_arithmetic() -> None:
         pipeline_cpu_s=0.2,
         detector_invoke_ms=(4.0, 5.0, 6.0),
         landmark_invoke_ms=(8.0,) * 20 + (12.0,) * 10,
+        landmark_invoke_cpu_ms=(7.0,) * 20 + (9.0,) * 10,
         lag_ms=tuple(float(i) for i in range(30)),
         people=30,
         dropped_frames=0,
@@ -75,7 +83,8 @@ def test_cost_report_arithmetic() -> None:
     assert report.landmark_runs_per_s == pytest.approx(15.0)
     assert report.detector_invoke_ms_median == pytest.approx(5.0)
     assert report.landmark_invoke_ms_median == pytest.approx(8.0)
-    assert report.cpu_per_frame_over_landmark_invoke == pytest.approx(10.0 / 8.0)
+    assert report.landmark_invoke_cpu_ms_median == pytest.approx(7.0)
+    assert report.cpu_per_frame_over_landmark_invoke == pytest.approx(10.0 / 7.0)
     assert report.people_per_frame == pytest.approx(1.0)
     assert report.lag_ms_p90 == pytest.approx(26.0)
     assert report.first_pose_s == pytest.approx(5.3)
@@ -84,7 +93,7 @@ def test_cost_report_arithmetic() -> None:
 
 def test_cost_report_without_people_or_entry() -> None:
     idle = CpuSample(wall_s=0.0, user_s=0.0, system_s=0.0)
-    tally = CostTally(30, idle, idle, 0.0, 0, 0.0, (), (), (), 0, 0, None, None)
+    tally = CostTally(30, idle, idle, 0.0, 0, 0.0, (), (), (), (), 0, 0, None, None)
     report = cost_report(tally, source="file:x.avi", rate_fps=15.0, threads=2, entered_at_s=5.0)
     assert report.landmark_invoke_ms_median is None
     assert report.cpu_per_frame_over_landmark_invoke is None
