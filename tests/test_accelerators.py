@@ -93,10 +93,10 @@ def test_real_runtime_is_ai_edge_litert() -> None:
 # --- CPU plugin ---------------------------------------------------------------------------------
 
 
-def test_auto_threads_is_cores_capped_at_four() -> None:
+def test_auto_threads_is_cores_capped_at_two() -> None:
     import os
 
-    assert auto_threads() == min(len(os.sched_getaffinity(0)), 4)
+    assert auto_threads() == min(len(os.sched_getaffinity(0)), 2)
     cpu = open_accelerator("cpu", AcceleratorSettings(threads=0))
     assert isinstance(cpu, CpuAccelerator)
     assert cpu.threads == auto_threads()

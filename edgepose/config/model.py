@@ -30,7 +30,7 @@ class ModelConfig(StrictModel):
         default="cpu", description="Where the models run: cpu (LiteRT/XNNPACK) or edgetpu (Coral)."
     )
     threads: Int = Field(
-        default=0, ge=0, le=16, description="CPU threads per interpreter; 0 = auto (usable CPUs, at most 4)."
+        default=0, ge=0, le=16, description="CPU threads per interpreter; 0 = auto (usable CPUs, at most 2)."
     )
     num_poses: Int = Field(default=2, ge=1, le=10, description="Most people tracked at once.")
     min_pose_detection_confidence: Float = Field(

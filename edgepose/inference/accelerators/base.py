@@ -21,7 +21,10 @@ from edgepose.types import ModelVariant, Precision
 
 log = logging.getLogger(__name__)
 
-MAX_AUTO_THREADS = 4
+# XNNPACK's workers spin while they wait, so at a camera's rate every thread beyond two costs CPU
+# for little: at 15 fps, 4 threads took 6-25 % more CPU than 1 (docs/pipeline.md, "What it costs
+# to watch a room"); 2 keeps the latency headroom a Pi needs with several people in view.
+MAX_AUTO_THREADS = 2
 
 
 class AcceleratorUnavailableError(ModelError):
@@ -59,7 +62,7 @@ class Accelerator(Protocol):
 
 
 def auto_threads() -> int:
-    """The CPUs this process may run on (systemd CPUAffinity and cgroups respected), at most 4."""
+    """The CPUs this process may run on (systemd CPUAffinity and cgroups respected), at most 2."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
