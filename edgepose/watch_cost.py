@@ -47,6 +47,7 @@ class CostTally:
     """What was counted while a clip played (the raw figures `CostReport` is computed from)."""
 
     frames: int
+    video_ms: int  # media time from the warm-up frame to the last one (files: frames / rate)
     start: CpuSample
     end: CpuSample
     capture_cpu_s: float
@@ -58,7 +59,7 @@ class CostTally:
     lag_ms: tuple[float, ...]
     people: int
     dropped_frames: int
-    first_pose_ms: int | None
+    first_pose_ms: int | None  # media time from the first frame
     person_entered_ms: int | None
 
 
@@ -110,7 +111,7 @@ def cost_report(
 ) -> CostReport:
     """The per-second and per-frame figures of a tally (pure arithmetic, no clock)."""
     frames = max(1, tally.frames)
-    video_s = tally.frames / rate_fps
+    video_s = tally.video_ms / 1000.0
     user_s = tally.end.user_s - tally.start.user_s
     system_s = tally.end.system_s - tally.start.system_s
     cpu_s = user_s + system_s
@@ -304,7 +305,8 @@ def _play(
     """The processing loop; figures from the second frame on (the first one warms the models up)."""
     limit = round(max_seconds * rate_fps) if max_seconds > 0 else 0
     start: CpuSample | None = None
-    origin: tuple[float, int] | None = None
+    origin: tuple[float, int] | None = None  # (monotonic s, media ms) once the warm-up frame is done
+    last_ms = 0
     base: tuple[int, int, float, int] = (0, 0, 0.0, 0)  # invokes and capture figures at the start
     frames = people = 0
     pipeline_cpu_s = 0.0
@@ -323,17 +325,20 @@ def _play(
         result = estimator.detect_for_video(item.image, item.timestamp_ms)
         events, _state = activity.update(result)
         thread_cpu_s = time.thread_time() - thread_start
-        if first_pose_ms is None and result.poses:
-            first_pose_ms = item.timestamp_ms
-        if entered_ms is None and any(e.type is EventType.PERSON_ENTERED for e in events):
-            entered_ms = item.timestamp_ms
-        if start is None:  # the warm-up frame: the figures start once it is done
+        if origin is None:  # the warm-up frame: the figures start once it is done
             start = CpuSample.now()
             origin = (start.wall_s, item.timestamp_ms)
+        # Media time since the first frame (a camera's clock starts anywhere).
+        media_ms = item.timestamp_ms - origin[1]
+        if first_pose_ms is None and result.poses:
+            first_pose_ms = media_ms
+        if entered_ms is None and any(e.type is EventType.PERSON_ENTERED for e in events):
+            entered_ms = media_ms
+        if media_ms == 0:
             base = (len(counting.detector_ms), len(counting.landmark_ms), metered.cpu_s, metered.reads)
             continue
-        assert origin is not None
         frames += 1
+        last_ms = media_ms
         people += len(result.poses)
         pipeline_cpu_s += thread_cpu_s
         due_s = origin[0] + (item.timestamp_ms - origin[1]) / 1000.0
@@ -345,6 +350,7 @@ def _play(
         start = end
     return CostTally(
         frames=frames,
+        video_ms=last_ms,
         start=start,
         end=end,
         capture_cpu_s=metered.cpu_s - base[2],

@@ -55,6 +55,7 @@ def poses_in(frames: list[np.ndarray]) -> list[int]:
 def test_cost_report_arithmetic() -> None:
     tally = CostTally(
         frames=30,
+        video_ms=2000,
         start=CpuSample(wall_s=100.0, user_s=1.0, system_s=0.5),
         end=CpuSample(wall_s=102.1, user_s=1.24, system_s=0.56),
         capture_cpu_s=0.06,
@@ -93,7 +94,7 @@ def test_cost_report_arithmetic() -> None:
 
 def test_cost_report_without_people_or_entry() -> None:
     idle = CpuSample(wall_s=0.0, user_s=0.0, system_s=0.0)
-    tally = CostTally(30, idle, idle, 0.0, 0, 0.0, (), (), (), (), 0, 0, None, None)
+    tally = CostTally(30, 2000, idle, idle, 0.0, 0, 0.0, (), (), (), (), 0, 0, None, None)
     report = cost_report(tally, source="file:x.avi", rate_fps=15.0, threads=2, entered_at_s=5.0)
     assert report.landmark_invoke_ms_median is None
     assert report.cpu_per_frame_over_landmark_invoke is None
@@ -114,7 +115,7 @@ def test_bench_rate_reports_consistent_figures(clips: Path) -> None:
     assert report["rate_fps"] == rate
     assert report["threads"] == 1
     assert report["frames"] == round(rate * seconds)
-    assert report["video_s"] == pytest.approx(report["frames"] / rate, abs=1e-3)
+    assert report["video_s"] == pytest.approx(report["frames"] / rate, abs=1e-3)  # media time
     assert report["cpu_s"] == pytest.approx(report["user_s"] + report["system_s"], abs=2e-3)
     assert report["cpu_s"] > 0
     assert report["cpu_per_video_s"] == pytest.approx(report["cpu_s"] / report["video_s"], rel=1e-2)
