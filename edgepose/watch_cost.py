@@ -254,9 +254,10 @@ def measure_watch_cost(
     config: Config, rate_fps: float, *, entered_at_s: float | None = None, max_seconds: float = 0.0
 ) -> CostReport:
     """Play `config.source` at `rate_fps` through the pose pipeline and activity engine; its cost."""
-    from edgepose.inference.accelerators import AcceleratorSettings, open_accelerator
+    from edgepose.inference.accelerators.base import AcceleratorSettings
+    from edgepose.inference.accelerators.registry import open_accelerator
     from edgepose.pose.families import build_estimator
-    from edgepose.service import build_activity
+    from edgepose.service_stages import build_activity
     from edgepose.types import RunningMode
 
     source_config = config.source.model_copy(update={"fps": rate_fps, "realtime": True, "loop": False})

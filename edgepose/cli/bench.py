@@ -160,7 +160,7 @@ def cost_config(args: argparse.Namespace) -> Any:
     """The daemon config measured by `--rate`: file or defaults, VIDEO as the source, [model] overrides."""
     from edgepose.cli._pose import _enum, parse_number
     from edgepose.config import default_config_path, load_config
-    from edgepose.service import apply_overrides
+    from edgepose.service_reload import apply_overrides
 
     path = args.config if args.config is not None else default_config_path()
     video = Path(args.video)

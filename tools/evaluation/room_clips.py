@@ -86,7 +86,7 @@ def scene_background(vtest: Path) -> Image:
         if not ok:
             break
         if index % 8 == 0:
-            frames.append(bgr)
+            frames.append(np.asarray(bgr, dtype=np.uint8))
         index += 1
     capture.release()
     if not frames:
@@ -147,7 +147,7 @@ def camera_effects(image: Image, t_s: float, rng: np.random.Generator) -> Image:
 def _write(path: Path, frames: Iterator[Image]) -> None:
     """Write the frames as MJPG (via a part- file, so an interrupted run leaves no half clip)."""
     part = path.with_name("part-" + path.name)
-    writer = cv2.VideoWriter(str(part), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (WIDTH, HEIGHT))
+    writer = cv2.VideoWriter(str(part), cv2.VideoWriter.fourcc(*"MJPG"), FPS, (WIDTH, HEIGHT))
     writer.set(cv2.VIDEOWRITER_PROP_QUALITY, JPEG_QUALITY)
     for frame in frames:
         writer.write(frame)

@@ -22,7 +22,7 @@ from edgepose.types import ModelVariant, Precision
 log = logging.getLogger(__name__)
 
 # XNNPACK's workers spin while they wait, so at a camera's rate every thread beyond two costs CPU
-# for little: at 15 fps, 4 threads took 6-25 % more CPU than 1 (docs/pipeline.md, "What it costs
+# for little: at 15 fps, 4 threads took 8-25 % more CPU than 1 (docs/pipeline.md, "What it costs
 # to watch a room"); 2 keeps the latency headroom a Pi needs with several people in view.
 MAX_AUTO_THREADS = 2
 
