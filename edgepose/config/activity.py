@@ -43,7 +43,7 @@ class ZoneConfig(StrictModel):
 class PresenceConfig(StrictModel):
     """person_entered / person_left and zone membership debounce."""
 
-    enter_ms: Int = Field(300, ge=0, description="A new track must be seen this long before person_entered.")
+    enter_ms: Int = Field(400, ge=0, description="A new track must be seen this long before person_entered.")
     leave_ms: Int = Field(
         2000, ge=0, description="A track unseen this long is gone: person_left (and zone_left)."
     )
