@@ -213,6 +213,8 @@ class EventType(enum.StrEnum):
     GESTURE = "gesture"
     INACTIVITY = "inactivity"
     POSE_CLASS_CHANGED = "pose_class_changed"
+    ACTION_STARTED = "action_started"
+    ACTION_ENDED = "action_ended"
 
 
 @dataclass(frozen=True, slots=True)

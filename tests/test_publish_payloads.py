@@ -242,7 +242,7 @@ def test_ha_discovery_payload_valid_and_bound_to_status() -> None:
     platforms = {key: c["p"] for key, c in cmps.items()}
     assert platforms["occupancy"] == "binary_sensor" and cmps["occupancy"]["dev_cla"] == "occupancy"
     assert platforms["people"] == platforms["posture"] == "sensor"
-    assert {k for k, p in platforms.items() if p == "event"} == {"reps", "falls", "gestures"}
+    assert {k for k, p in platforms.items() if p == "event"} == {"reps", "falls", "gestures", "actions"}
     assert cmps["fps"]["ent_cat"] == cmps["inference_ms"]["ent_cat"] == "diagnostic"
     assert cmps["gestures"]["evt_typ"] == ["wave", "hands_up"]
     assert len({c["uniq_id"] for c in cmps.values()}) == len(cmps)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgepose.activity.action_model import ActionModel, load_action_model
+from edgepose.activity.actions import ActionTracker
 from edgepose.activity.base import Emit
 from edgepose.activity.classifier import (
     ClassRepetitionCounter,
@@ -49,6 +51,7 @@ class _Track:
     inactivity: InactivityDetector
     smoothing: EmaSmoothing | None = None
     class_counter: ClassRepetitionCounter | None = None
+    actions: ActionTracker | None = None
     pose_class: str | None = None
     last_features: PoseFeatures | None = None
     extra_counts: dict[str, int] = field(default_factory=dict)
@@ -63,8 +66,9 @@ class ActivityEngine:
         id_prefix: str | None = None,
         classifier: KnnPoseClassifier | None = None,
         pose_model: PoseModel | None = None,
+        action_model: ActionModel | None = None,
     ) -> None:
-        """Build the engine; reads the classifier and pose model files unless they are given.
+        """Build the engine; reads the classifier, pose model and action files unless they are given.
 
         Event ids are `{id_prefix}-{n}`; without a prefix a random one is drawn, so that ids stay
         unique across restarts (pass one for reproducible ids).
@@ -80,6 +84,9 @@ class ActivityEngine:
         if pose_model is None and pm.enabled:
             pose_model = load_pose_model(pm.path or bundled_models_dir() / MODEL_FILE)
         self._pose_model = pose_model if pm.enabled else None
+        if action_model is None and config.actions.path is not None:
+            action_model = load_action_model(config.actions.path)
+        self._action_model = action_model
         self._tracks: dict[int, _Track] = {}
         self._aliases: dict[int, int] = {}  # tracker id -> engine track id after a hand-over
         self._last_ms = 0
@@ -106,6 +113,8 @@ class ActivityEngine:
                 track.class_counter = ClassRepetitionCounter(
                     c.classifier.rep_class, c.classifier.enter_threshold, c.classifier.exit_threshold
                 )
+        if self._action_model is not None:
+            track.actions = ActionTracker(self._action_model, c.actions)
         return track
 
     def _event(self, emit: Emit, t: int, track_id: int | None) -> Event:
@@ -146,7 +155,8 @@ class ActivityEngine:
         for track_id in sorted(self._tracks):
             track = self._tracks[track_id]
             if track_id not in seen and track.presence.gone(t):
-                events += [self._event(e, t, track_id) for e in track.presence.leave()]
+                ended = track.actions.end(t) if track.actions is not None else []
+                events += [self._event(e, t, track_id) for e in ended + track.presence.leave()]
                 del self._tracks[track_id]
                 self._aliases = {k: v for k, v in self._aliases.items() if v != track_id}
         return events, self.state()
@@ -186,6 +196,8 @@ class ActivityEngine:
         out += track.gestures.update(f, t, static)
         out += track.inactivity.update(f, t)
         out += self._classify(track, f, t)
+        if track.actions is not None:
+            out += track.actions.update(f, t)
         return out
 
     def _posture_and_gesture(self, f: PoseFeatures) -> tuple[Posture, str | None]:

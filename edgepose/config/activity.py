@@ -251,6 +251,43 @@ class PoseModelConfig(StrictModel):
     )
 
 
+class ActionsConfig(StrictModel):
+    """Actions from sequences of poses: a window classifier trained with `edgepose train`."""
+
+    path: ConfigPath | None = Field(
+        None,
+        description="Action model (actions.json) from `edgepose train` on `edgepose record --sequence` "
+        "windows; none disables actions. The window length is the model's.",
+    )
+    enter_confidence: Float = Field(
+        0.8, gt=0.0, le=1.0, description="Probability at or above which an action may start."
+    )
+    exit_confidence: Float = Field(
+        0.5, ge=0.0, le=1.0, description="Probability below which a running action may end."
+    )
+    min_duration_ms: Int = Field(
+        600, ge=0, description="A label must stay above enter_confidence this long before action_started."
+    )
+    exit_ms: Int = Field(
+        800, ge=0, description="A running action must stay below exit_confidence this long before it ends."
+    )
+    every_ms: Int = Field(
+        200, ge=0, description="Classify each person's window at most this often (CPU on a Pi)."
+    )
+    min_window_fraction: Float = Field(
+        0.8, gt=0.0, le=1.0, description="Classify only once the frames span this fraction of the window."
+    )
+    quiet_labels: tuple[Str, ...] = Field(
+        (), description="Labels that never start an action (e.g. 'standing_still'); they still end one."
+    )
+
+    @model_validator(mode="after")
+    def _hysteresis_order(self) -> ActionsConfig:
+        if self.exit_confidence > self.enter_confidence:
+            raise ValueError("exit_confidence must not exceed enter_confidence")
+        return self
+
+
 class ActivityConfig(StrictModel):
     """Activity rules and their thresholds."""
 
@@ -280,6 +317,9 @@ class ActivityConfig(StrictModel):
     pose_model: PoseModelConfig = Field(
         default_factory=lambda: PoseModelConfig.model_validate({}),
         description="Bundled posture/gesture model.",
+    )
+    actions: ActionsConfig = Field(
+        default_factory=lambda: ActionsConfig.model_validate({}), description="Actions from pose sequences."
     )
 
     @field_validator("zones")

@@ -40,6 +40,20 @@ def _event_template(event_type: EventType, name_attribute: str | None = None) ->
     )
 
 
+def _actions_template() -> str:
+    """Both action event types on one entity: the event type is the payload's own type."""
+    started, ended = EventType.ACTION_STARTED, EventType.ACTION_ENDED
+    return (
+        f"{{% if value_json.type in ['{started}', '{ended}'] %}}"
+        '{"event_type":{{ value_json.type | to_json }},'
+        '"id":{{ value_json.id | to_json }},'
+        '"wall_ms":{{ value_json.wall_ms | to_json }},'
+        '"track_id":{{ value_json.track_id | to_json }},'
+        '"attributes":{{ value_json.attributes | to_json }}}'
+        "{% endif %}"
+    )
+
+
 def _components(
     device_id: str, topics: Topics, gesture_types: tuple[str, ...], skeleton: SkeletonKind
 ) -> JsonDict:
@@ -103,6 +117,15 @@ def _components(
             "evt_typ": list(gesture_types) or [str(EventType.GESTURE)],
             "val_tpl": _event_template(EventType.GESTURE, "gesture" if gesture_types else None),
             "ic": "mdi:hand-wave",
+        },
+        "actions": {
+            "p": "event",
+            "name": "Actions",
+            "uniq_id": uid("actions"),
+            "stat_t": topics.event,
+            "evt_typ": [str(EventType.ACTION_STARTED), str(EventType.ACTION_ENDED)],
+            "val_tpl": _actions_template(),
+            "ic": "mdi:run",
         },
         "fps": {
             "p": "sensor",
