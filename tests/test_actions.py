@@ -190,8 +190,11 @@ def test_action_events_in_schema_and_home_assistant() -> None:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     env.filters["to_json"] = json.dumps
     template = env.from_string(cmps["actions"]["val_tpl"])
-    ended = event_payload(Event("a1", EventType.ACTION_ENDED, 5, 2, {"action": "wave", "duration_ms": 900}))
+    ended = event_payload(
+        Event("a1", EventType.ACTION_ENDED, 5, 2, {"action": "wave", "duration_ms": 900}).with_wall_ms(7)
+    )
     rendered = json.loads(template.render(value_json=ended))
     assert rendered["event_type"] == "action_ended" and rendered["attributes"]["action"] == "wave"
-    rep = event_payload(Event("r1", EventType.REP, 5, 2, {"exercise": "squat", "count": 1}))
+    assert rendered["wall_ms"] == 7
+    rep = event_payload(Event("r1", EventType.REP, 5, 2, {"exercise": "squat", "count": 1}).with_wall_ms(7))
     assert template.render(value_json=rep) == ""
