@@ -123,6 +123,8 @@ def read_image(path: Path) -> ImageArray:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     try:
         bgr = cast(ImageArray | None, cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None)
+    except cv2.error:  # OpenCV 5 raises where 4.x returned None (e.g. over its own pixel limit)
+        bgr = None
     finally:
         cv2.utils.logging.setLogLevel(level)
     if bgr is None:

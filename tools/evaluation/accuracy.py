@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from edgepose.pose.landmarker import PoseLandmarker
-from edgepose.types import FloatArray, ImageArray, ModelVariant, Precision, RunningMode
+from edgepose.types import FULL_BODY_VARIANTS, FloatArray, ImageArray, ModelVariant, Precision, RunningMode
 from tools.evaluation.fidelity import comparison_options, nearest_index, relative_distance
 from tools.evaluation.media import HELD_OUT_CLIPS, HELD_OUT_IMAGES, Clip, clip, rgb
 from tools.evaluation.reference import Frames, ReferenceFrame, mediapipe_poses
@@ -218,7 +218,7 @@ def score(reference: Sequence[FramePoses], got: Sequence[FramePoses]) -> Score:
 def accuracy_table(
     media: Path,
     *,
-    variants: Sequence[ModelVariant] = tuple(ModelVariant),
+    variants: Sequence[ModelVariant] = FULL_BODY_VARIANTS,
     mediapipe: Sequence[ModelVariant] = (ModelVariant.LITE, ModelVariant.FULL),
     reference_python: Path | None = None,
     crops: dict[ModelVariant, list[ImageArray]] | None = None,
