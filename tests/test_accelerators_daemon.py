@@ -109,6 +109,8 @@ def test_run_on_fake_coral_uses_edgetpu_models(tmp_path: Path, media: Path) -> N
     shutil.copy(
         float_models_dir() / "pose_landmark_lite.tflite", models / "pose_landmark_lite_int8_edgetpu.tflite"
     )
+    # EDGEPOSE_MODEL_DIR serves every bundled model, the activity pose model too.
+    shutil.copy(REPO / "models" / "activity_poses.json", models / "activity_poses.json")
     env = {
         "PYTHONPATH": os.pathsep.join([str(FAKES), os.environ.get("PYTHONPATH", "")]),
         "EDGEPOSE_FAKE_EDGETPUS": json.dumps([{"type": "usb", "path": "/sys/bus/usb/devices/2-1"}]),

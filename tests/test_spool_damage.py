@@ -182,7 +182,9 @@ def test_undecodable_rows_are_set_aside_once(spool_path: Path, caplog: pytest.Lo
 
 
 def _event(i: int) -> Event:
-    return Event(id=f"live-{i}", type=EventType.REP, timestamp_ms=i, track_id=1, attributes={"count": i})
+    return Event(
+        id=f"live-{i}", type=EventType.REP, timestamp_ms=i, track_id=1, attributes={"count": i}
+    ).with_wall_ms(1_700_000_000_000 + i)
 
 
 def test_publisher_delivers_around_a_bad_row_and_a_damaged_file(

@@ -119,14 +119,18 @@ def read_image(path: Path) -> ImageArray:
             f"of {limit / 1e6:.0f} (${OPENCV_LIMIT_VARIABLE} sets it)"
         )
     # OpenCV would print its own lines about a file it refuses; the one line below says it all.
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    # Its logging API exists only in some builds (not in opencv-python-headless 4.11, Pi OS's).
+    cv_logging: Any = getattr(getattr(cv2, "utils", None), "logging", None)
+    level = cv_logging.getLogLevel() if cv_logging is not None else None
+    if cv_logging is not None:
+        cv_logging.setLogLevel(cv_logging.LOG_LEVEL_SILENT)
     try:
         bgr = cast(ImageArray | None, cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None)
     except cv2.error:  # OpenCV 5 raises where 4.x returned None (e.g. over its own pixel limit)
         bgr = None
     finally:
-        cv2.utils.logging.setLogLevel(level)
+        if cv_logging is not None:
+            cv_logging.setLogLevel(level)
     if bgr is None:
         raise InputError(f"not an image: {path} (or one over ${OPENCV_LIMIT_VARIABLE} pixels)")
     return cast(ImageArray, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
