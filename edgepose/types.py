@@ -183,6 +183,7 @@ class StageTimings:
     postprocess_ms: float = 0.0
     total_ms: float = 0.0
     detector_ran: bool = False
+    detector_runs: int = 0  # detector invocations in this frame (zoomed searches run several)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,40 @@ def letterbox_matrix(image_width: int, image_height: int, size_px: int) -> tuple
     return matrix, Letterbox(pad_x, pad_y, pad_x, pad_y)
 
 
+@dataclass(frozen=True, slots=True)
+class Square:
+    """A square region of the frame in pixels (may reach past the frame's edges: zero border)."""
+
+    x_px: float
+    y_px: float
+    side_px: float
+
+
+def full_frame_square(image_width: int, image_height: int) -> Square:
+    """The square the whole frame is letterboxed into (centred, as `letterbox_matrix` does)."""
+    side = float(max(image_width, image_height))
+    return Square((image_width - side) / 2.0, (image_height - side) / 2.0, side)
+
+
+def square_matrix(
+    square: Square, image_width: int, image_height: int, size_px: int
+) -> tuple[FloatArray, Letterbox]:
+    """Affine mapping a square region into the size x size model input, and the 'padding' that
+    maps input coordinates back to the frame (negative where the region lies inside the frame)."""
+    scale = size_px / square.side_px
+    matrix = np.array(
+        [[scale, 0.0, -square.x_px * scale], [0.0, scale, -square.y_px * scale]], dtype=np.float32
+    )
+    side = square.side_px
+    pad = Letterbox(
+        left=-square.x_px / side,
+        top=-square.y_px / side,
+        right=(square.x_px + side - image_width) / side,
+        bottom=(square.y_px + side - image_height) / side,
+    )
+    return matrix, pad
+
+
 def decode_boxes(
     raw_boxes: FloatArray, anchors: FloatArray, input_size_px: float
 ) -> tuple[FloatArray, FloatArray]:
@@ -134,10 +168,14 @@ class PoseDetector:
         """The last letterboxed uint8 input, 224x224 (upper body: 128x128); a reused buffer, copy to keep."""
         return self._buffer
 
-    def preprocess(self, image: ImageArray) -> Letterbox:
-        """Letterbox the frame into the model input (zero border, values in [-1, 1])."""
+    def preprocess(self, image: ImageArray, square: Square | None = None) -> Letterbox:
+        """Letterbox the frame (or a square region of it) into the model input (zero border,
+        values in [-1, 1])."""
         height, width = image.shape[:2]
-        matrix, pad = letterbox_matrix(width, height, self.size_px)
+        if square is None:
+            matrix, pad = letterbox_matrix(width, height, self.size_px)
+        else:
+            matrix, pad = square_matrix(square, width, height, self.size_px)
         cv2.warpAffine(
             image,
             matrix,

@@ -39,6 +39,7 @@ from edgepose.pose.landmarker_options import (
 from edgepose.pose.landmarks import LandmarkModel, RoiLandmarks
 from edgepose.pose.model_io import InterpreterLike, NonFiniteGuard
 from edgepose.pose.roi import object_scale_px, roi_from_keypoints
+from edgepose.pose.search import PersonSearch
 from edgepose.pose.smoothing import smooth_segmentation
 from edgepose.pose.tracker import (
     DUPLICATE_MIN_IOU,
@@ -49,7 +50,7 @@ from edgepose.pose.tracker import (
     roi_box,
     select_newcomers,
 )
-from edgepose.types import ImageArray, Pose, PoseResult, RunningMode, StageTimings
+from edgepose.types import GateDecision, ImageArray, Pose, PoseResult, RunningMode, StageTimings
 
 __all__ = [
     "DEFAULT_PRECISION",
@@ -100,6 +101,7 @@ class PoseLandmarker:
             factory(detector_path), options.min_pose_detection_confidence, self.spec.detector_anchors
         )
         self.landmark_model = LandmarkModel(factory(landmark_path), self.spec)
+        self.search = PersonSearch(options.search)
         self._guard = NonFiniteGuard(f"{detector_path.name} / {landmark_path.name}")
         self._tracks: list[Track] = []
         self._ids = TrackIds()
@@ -107,7 +109,6 @@ class PoseLandmarker:
         self._newcomer_slots = 0  # people the last detection may add
         self._frame_index = 0
         self._last_timestamp_ms: int | None = None
-        self.detector_runs = 0
         self.dropped_frames = 0
         self._worker: threading.Thread | None = None
         self._inbox: queue.Queue[tuple[ImageArray, int] | None] = queue.Queue(maxsize=1)
@@ -175,6 +176,12 @@ class PoseLandmarker:
         """Forget all tracks (e.g. the video jumped)."""
         self._tracks.clear()
         self._last_timestamp_ms = None
+        self.search.reset()
+
+    @property
+    def detector_runs(self) -> int:
+        """Detector invocations since start (every searched region counts one)."""
+        return self.search.detector_runs
 
     # -- internals -------------------------------------------------------------------------------
 
@@ -205,26 +212,31 @@ class PoseLandmarker:
             finally:
                 self._idle.release()
 
-    def _need_detection(self, tracking: bool) -> bool:
+    def _wants_people(self, tracking: bool) -> bool:
         if not tracking or not self._tracks:
             return True
         wanted = len(self._tracks) < self.options.num_poses
         return wanted and self._frames_since_detection >= self.options.detector_interval_frames
 
-    def _detect_new_tracks(self, image: ImageArray, tracking: bool, clock: _Clock) -> None:
+    def _detect_new_tracks(
+        self, image: ImageArray, timestamp_ms: int, tracking: bool, clock: _Clock
+    ) -> tuple[int, GateDecision]:
+        """Search for people not yet tracked (edgepose.pose.search); the detector runs and why."""
         height, width = image.shape[:2]
-        with clock.stage("pre"):
-            pad = self.detector.preprocess(image)
-        if self.options.detector_input_hook is not None:
-            self.options.detector_input_hook(self.detector.letterboxed)
-        with clock.stage("detector"):
-            self.detector.io.invoke()
+        tracked_rois = [roi_box(t.roi, width, height) for t in self._tracks]
+        if tracking:
+            with clock.stage("pre"):
+                plan = self.search.plan(image, timestamp_ms, tracked_rois, self._wants_people(tracking))
+            regions, decision = plan.regions, plan.decision
+        else:  # one image: every region at once, no budget
+            regions, decision = self.search.sweep(width, height), GateDecision.UNGATED
+        self.search.count(decision)
+        if not regions:
+            return 0, decision
+        found = self.search.find(self.detector, image, regions, clock, self.options.detector_input_hook)
+        self._frames_since_detection = 0
         with clock.stage("post"):
-            detections = [
-                d for d in self.detector.postprocess(pad) if self._guard.finite(d.score, d.keypoints)
-            ]
-            self.detector_runs += 1
-            self._frames_since_detection = 0
+            detections = [d for d in found if self._guard.finite(d.score, d.keypoints)]
             first, last = self.spec.detector_keypoints
             kps = [d.keypoints[[first, last]] for d in detections]
             rois = [roi_from_keypoints(k, width, height, self.spec.roi_scale) for k in kps]
@@ -239,6 +251,7 @@ class PoseLandmarker:
             for index in chosen:
                 # Id 0 until the landmark model confirms the person, so rejected ones use no id.
                 self._tracks.append(Track(0, rois[index], score=detections[index].score))
+        return len(regions), decision
 
     def _process(self, image: ImageArray, timestamp_ms: int, tracking: bool) -> PoseResult:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -249,9 +262,7 @@ class PoseLandmarker:
             self._tracks = []
             self._ids = TrackIds()
         self._frames_since_detection += 1
-        ran = self._need_detection(tracking)
-        if ran:
-            self._detect_new_tracks(image, tracking, clock)
+        runs, decision = self._detect_new_tracks(image, timestamp_ms, tracking, clock)
         outputs: list[tuple[Track, RoiLandmarks]] = []
         held: list[Track] = []
         model = self.landmark_model
@@ -290,7 +301,9 @@ class PoseLandmarker:
             landmark_ms=clock.ms["landmark"],
             postprocess_ms=clock.ms["post"],
             total_ms=clock.total_ms(),
-            detector_ran=ran,
+            detector_ran=runs > 0,
+            detector_runs=runs,
+            search=decision,
         )
         return PoseResult(timestamp_ms, self._frame_index - 1, width, height, tuple(poses), timings)
 

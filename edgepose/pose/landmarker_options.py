@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgepose.inference.models import ModelRole, model_path
 from edgepose.pose.model_io import InterpreterLike
+from edgepose.pose.search import SearchSettings
 from edgepose.types import ImageArray, ModelVariant, PoseResult, Precision, Rect, RunningMode
 
 # The one place the CLI and the API take their default precision from. int8, like the daemon's
@@ -46,6 +47,9 @@ class PoseLandmarkerOptions:
     interpreter_factory: InterpreterFactory | None = None
     landmark_input_hook: ImageHook | None = None
     detector_input_hook: Callable[[ImageArray], None] | None = None
+    # Where and when the detector looks for new people (edgepose.pose.search); the default is
+    # MediaPipe's: the whole frame, whenever someone is missing.
+    search: SearchSettings = field(default_factory=SearchSettings)
 
     def validated(self) -> PoseLandmarkerOptions:
         """Self, or a ValueError naming the first bad option."""

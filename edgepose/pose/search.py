@@ -1,0 +1,305 @@
+"""The search for new people: where the detector looks, and how often, when someone is missing.
+
+BlazePose's detector sees a 224x224 letterbox of the whole frame, so a person under about half the
+frame's height is too small for it. In `zoom` mode the search also looks at zoomed square regions:
+overlapping tiles at each zoom level (a slow sweep over the whole frame, so a person standing still
+is found) and, first, the regions the motion gate saw change, each zoomed until the moving blob
+fills the detector's input. A budget caps the detector runs per frame; the sweep goes on where it
+stopped in the next frame. Detections from all regions are merged by NMS in frame coordinates.
+
+The motion gate also serves `full_frame` mode: with nobody missing nothing runs; with someone
+missing the detector runs on frames with motion, plus one sweep run per `sweep_interval_ms`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from edgepose.pose.detector import PoseDetector, Square, box_iou, full_frame_square
+from edgepose.pose.motion import MotionGate, MotionResult, MotionSettings
+from edgepose.types import BBox, Detection, ImageArray
+
+MERGE_IOU = 0.3  # detections of one person seen from two regions overlap at least this much
+BLOB_FILL = 0.6  # a moving blob's long side fills this share of the zoomed region
+TRACKED_COVER = 0.5  # a blob this much inside a tracked person's box is that person moving
+EDGE_MARGIN = 0.01  # a detection this close (share of the region) to an inner region edge is cut
+
+
+class SearchMode(enum.StrEnum):
+    """Where the detector looks for new people."""
+
+    FULL_FRAME = "full_frame"
+    ZOOM = "zoom"
+
+
+class GateDecision(enum.StrEnum):
+    """Why the detector did or did not run on a frame (counted in stats and /metrics)."""
+
+    NOT_NEEDED = "not_needed"  # every wanted person is tracked: no search
+    UNGATED = "ungated"  # the gate is off: the detector runs as the budget allows
+    MOTION = "motion"  # something moved outside the tracked people
+    SWEEP = "sweep"  # nothing moved; the periodic sweep was due
+    SKIPPED = "skipped"  # nothing moved and no sweep due: no detector run
+
+
+class RegionKind(enum.StrEnum):
+    """Where a searched region came from."""
+
+    FULL = "full"
+    TILE = "tile"
+    MOTION = "motion"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """The search's settings (`[model]` search keys in the config)."""
+
+    mode: SearchMode = SearchMode.FULL_FRAME
+    zoom_levels: tuple[float, ...] = (2.0, 3.0)
+    overlap: float = 0.25
+    detector_budget: int = 2
+    motion_gate: bool = False
+    sweep_interval_ms: int = 10_000
+    motion: MotionSettings = field(default_factory=MotionSettings)
+    max_zoom: float = 4.0  # motion regions zoom at most this much (a tiny blob is noise, not a person)
+
+    def validated(self) -> SearchSettings:
+        """Self, or a ValueError naming the bad setting."""
+        if any(z <= 1.0 for z in self.zoom_levels):
+            raise ValueError("zoom levels must be above 1")
+        if not 0.0 <= self.overlap < 1.0:
+            raise ValueError("overlap must be within [0, 1)")
+        if self.detector_budget < 1:
+            raise ValueError("detector_budget must be at least 1")
+        if self.sweep_interval_ms < 1:
+            raise ValueError("sweep_interval_ms must be at least 1")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """One square the detector looks at."""
+
+    square: Square
+    kind: RegionKind
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPlan:
+    """The regions to search in one frame, and why."""
+
+    decision: GateDecision
+    regions: tuple[Region, ...]
+    motion: MotionResult | None
+
+
+def _positions(length: float, side: float, overlap: float) -> list[float]:
+    if side >= length:
+        return [(length - side) / 2.0]
+    count = math.ceil((length - side) / (side * (1.0 - overlap)) - 1e-9) + 1
+    step = (length - side) / (count - 1)
+    return [i * step for i in range(count)]
+
+
+def sweep_regions(
+    width: int, height: int, zoom_levels: Sequence[float], overlap: float
+) -> tuple[Region, ...]:
+    """The whole frame, then each zoom level's overlapping square tiles covering the frame.
+
+    Zoom is against the full-frame letterbox: at 2x a tile's side is half the frame's long side.
+    """
+    full = full_frame_square(width, height)
+    regions = [Region(full, RegionKind.FULL)]
+    for zoom in zoom_levels:
+        side = full.side_px / zoom
+        for y in _positions(height, side, overlap):
+            for x in _positions(width, side, overlap):
+                regions.append(Region(Square(x, y, side), RegionKind.TILE))
+    return tuple(regions)
+
+
+def motion_regions(
+    blobs: Sequence[BBox], tracked: Sequence[BBox], width: int, height: int, max_zoom: float
+) -> list[Region]:
+    """A region per moving blob not already a tracked person, zoomed so the blob fills it."""
+    full = full_frame_square(width, height)
+    least = full.side_px / max_zoom
+    out: list[Region] = []
+    for blob in blobs:
+        if blob.area > 0 and any(blob.intersect(t).area > TRACKED_COVER * blob.area for t in tracked):
+            continue
+        px = blob.scale(width, height)
+        side = min(full.side_px, max(least, max(px.width, px.height) / BLOB_FILL))
+        if side >= full.side_px:
+            region = Region(full, RegionKind.FULL)
+        else:
+            cx, cy = (px.xmin + px.xmax) / 2.0, (px.ymin + px.ymax) / 2.0
+            region = Region(Square(cx - side / 2.0, cy - side / 2.0, side), RegionKind.MOTION)
+        if any(_square_iou(region.square, r.square) > 0.5 for r in out):
+            continue
+        out.append(region)
+    return out
+
+
+def _square_iou(a: Square, b: Square) -> float:
+    box = BBox(a.x_px, a.y_px, a.x_px + a.side_px, a.y_px + a.side_px)
+    return box.iou(BBox(b.x_px, b.y_px, b.x_px + b.side_px, b.y_px + b.side_px))
+
+
+def _cut_at_inner_edge(detection: Detection, region: Region, width: int, height: int) -> bool:
+    """Whether the detection touches an edge of a zoomed region that lies inside the frame (so the
+    person may be cut there and another region may see them whole)."""
+    if region.kind is RegionKind.FULL:
+        return False
+    sq = region.square
+    margin = EDGE_MARGIN * sq.side_px
+    b = detection.box.scale(width, height)
+    return (
+        (sq.x_px > 0 and b.xmin <= sq.x_px + margin)
+        or (sq.y_px > 0 and b.ymin <= sq.y_px + margin)
+        or (sq.x_px + sq.side_px < width and b.xmax >= sq.x_px + sq.side_px - margin)
+        or (sq.y_px + sq.side_px < height and b.ymax >= sq.y_px + sq.side_px - margin)
+    )
+
+
+def merge_detections(
+    found: Sequence[tuple[Region, Sequence[Detection]]], width: int, height: int, iou: float = MERGE_IOU
+) -> list[Detection]:
+    """One detection per person across regions (NMS in frame coordinates), best first.
+
+    A detection cut by an inner region edge ranks after every whole one, so the region that sees
+    the person whole wins; it is kept when no region sees them whole.
+    """
+    flat = [(d, _cut_at_inner_edge(d, r, width, height)) for r, ds in found for d in ds]
+    if not flat:
+        return []
+    flat.sort(key=lambda item: (item[1], -item[0].score))
+    # Pixels, so that IoU is measured on the frame's own aspect.
+    boxes = np.array(
+        [[d.box.xmin * width, d.box.ymin * height, d.box.xmax * width, d.box.ymax * height] for d, _ in flat],
+        dtype=np.float32,
+    )
+    kept: list[Detection] = []
+    alive = np.ones(len(flat), dtype=bool)
+    for i, (detection, _) in enumerate(flat):
+        if not alive[i]:
+            continue
+        kept.append(detection)
+        alive &= box_iou(boxes[i], boxes) <= iou
+    kept.sort(key=lambda d: -d.score)
+    return kept
+
+
+class StageClock(Protocol):
+    """Times named stages (the landmarker's clock)."""
+
+    def stage(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """A context timing one stage."""
+        ...
+
+
+class PersonSearch:
+    """Plans each frame's search and runs the detector on the planned regions."""
+
+    def __init__(self, settings: SearchSettings) -> None:
+        self.settings = settings.validated()
+        self.gate = MotionGate(settings.motion) if settings.motion_gate else None
+        self._sweep: tuple[Region, ...] = ()
+        self._frame_size: tuple[int, int] | None = None
+        self._next_sweep = 0
+        self._last_timestamp_ms: int | None = None
+        self._credit = float(settings.detector_budget)  # the first frames search at once
+        # Counters (running totals since start) for stats, /metrics and bench.
+        self.detector_runs = 0
+        self.decisions: dict[GateDecision, int] = {d: 0 for d in GateDecision}
+
+    def reset(self) -> None:
+        """Start over (a new source): the gate forgets its background, the sweep restarts."""
+        if self.gate is not None:
+            self.gate.reset()
+        self._last_timestamp_ms = None
+        self._next_sweep = 0
+        self._credit = float(self.settings.detector_budget)
+
+    def sweep(self, width: int, height: int) -> tuple[Region, ...]:
+        """The regions one full sweep visits for this frame size."""
+        if self._frame_size != (width, height):
+            self._frame_size = (width, height)
+            zooms = self.settings.zoom_levels if self.settings.mode is SearchMode.ZOOM else ()
+            self._sweep = sweep_regions(width, height, zooms, self.settings.overlap)
+            self._next_sweep = 0
+        return self._sweep
+
+    def _take_sweep(self, count: int, width: int, height: int) -> list[Region]:
+        sweep = self.sweep(width, height)
+        out = []
+        for _ in range(min(count, len(sweep))):
+            out.append(sweep[self._next_sweep % len(sweep)])
+            self._next_sweep = (self._next_sweep + 1) % len(sweep)
+        return out
+
+    def plan(self, image: ImageArray, timestamp_ms: int, tracked: Sequence[BBox], wanted: bool) -> SearchPlan:
+        """The regions to search in this frame (the gate sees every frame, wanted or not)."""
+        height, width = image.shape[:2]
+        s = self.settings
+        budget = s.detector_budget
+        sweep = self.sweep(width, height)
+        if self._last_timestamp_ms is not None:
+            # Sweep runs accrue in time, so one full sweep takes sweep_interval_ms at any frame rate.
+            elapsed_ms = max(0, timestamp_ms - self._last_timestamp_ms)
+            self._credit = min(float(budget), self._credit + elapsed_ms * len(sweep) / s.sweep_interval_ms)
+        self._last_timestamp_ms = timestamp_ms
+        motion = self.gate.update(image, timestamp_ms) if self.gate is not None else None
+        if not wanted:
+            return SearchPlan(GateDecision.NOT_NEEDED, (), motion)
+        if motion is None:
+            return SearchPlan(GateDecision.UNGATED, tuple(self._take_sweep(budget, width, height)), motion)
+        regions: list[Region] = []
+        moving = motion_regions(motion.regions, tracked, width, height, s.max_zoom) if motion.changed else []
+        if moving and s.mode is SearchMode.FULL_FRAME:
+            moving = [sweep[0]]
+        regions += moving[:budget]
+        decision = GateDecision.MOTION if regions else GateDecision.SKIPPED
+        due = min(int(self._credit), budget - len(regions))
+        if due > 0:
+            self._credit -= due
+            regions += self._take_sweep(due, width, height)
+            if decision is GateDecision.SKIPPED:
+                decision = GateDecision.SWEEP
+        return SearchPlan(decision, tuple(regions), motion)
+
+    def find(
+        self,
+        detector: PoseDetector,
+        image: ImageArray,
+        regions: Sequence[Region],
+        clock: StageClock,
+        input_hook: Callable[[ImageArray], None] | None = None,
+    ) -> list[Detection]:
+        """Run the detector on each region; the people found, merged, best first."""
+        height, width = image.shape[:2]
+        found: list[tuple[Region, list[Detection]]] = []
+        for region in regions:
+            with clock.stage("pre"):
+                square = None if region.kind is RegionKind.FULL else region.square
+                pad = detector.preprocess(image, square)
+            if input_hook is not None:
+                input_hook(detector.letterboxed)
+            with clock.stage("detector"):
+                detector.io.invoke()
+            with clock.stage("post"):
+                found.append((region, detector.postprocess(pad)))
+            self.detector_runs += 1
+        with clock.stage("post"):
+            return merge_detections(found, width, height)
+
+    def count(self, decision: GateDecision) -> None:
+        """Count one frame's decision."""
+        self.decisions[decision] += 1
