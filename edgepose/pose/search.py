@@ -26,10 +26,9 @@ from edgepose.pose.detector import PoseDetector, Square, box_iou, full_frame_squ
 from edgepose.pose.motion import MotionGate, MotionResult, MotionSettings
 from edgepose.types import BBox, Detection, ImageArray
 
-MERGE_IOU = 0.3  # detections of one person seen from two regions overlap at least this much
+MERGE_IOU = 0.3  # boxes of one person seen from two regions overlap more than this
 BLOB_FILL = 0.6  # a moving blob's long side fills this share of the zoomed region
 TRACKED_COVER = 0.5  # a blob this much inside a tracked person's box is that person moving
-EDGE_MARGIN = 0.01  # a detection this close (share of the region) to an inner region edge is cut
 
 
 class SearchMode(enum.StrEnum):
@@ -153,46 +152,58 @@ def _square_iou(a: Square, b: Square) -> float:
     return box.iou(BBox(b.x_px, b.y_px, b.x_px + b.side_px, b.y_px + b.side_px))
 
 
-def _cut_at_inner_edge(detection: Detection, region: Region, width: int, height: int) -> bool:
-    """Whether the detection touches an edge of a zoomed region that lies inside the frame (so the
-    person may be cut there and another region may see them whole)."""
+def body_box_px(detection: Detection, width: int, height: int) -> BBox:
+    """The box, in pixels, of the circle the detector's keypoints 0 (hip centre) and 1 (a point
+    on a circle around the whole body) describe; the detector's own box is only the face."""
+    cx, cy = float(detection.keypoints[0, 0]) * width, float(detection.keypoints[0, 1]) * height
+    ex, ey = float(detection.keypoints[1, 0]) * width, float(detection.keypoints[1, 1]) * height
+    r = math.hypot(ex - cx, ey - cy)
+    return BBox(cx - r, cy - r, cx + r, cy + r)
+
+
+def _cut_at_inner_edge(body: BBox, region: Region, width: int, height: int) -> bool:
+    """Whether the body reaches past an edge of a zoomed region that lies inside the frame (so the
+    person may be cut there, and another region may see them whole)."""
     if region.kind is RegionKind.FULL:
         return False
     sq = region.square
-    margin = EDGE_MARGIN * sq.side_px
-    b = detection.box.scale(width, height)
     return (
-        (sq.x_px > 0 and b.xmin <= sq.x_px + margin)
-        or (sq.y_px > 0 and b.ymin <= sq.y_px + margin)
-        or (sq.x_px + sq.side_px < width and b.xmax >= sq.x_px + sq.side_px - margin)
-        or (sq.y_px + sq.side_px < height and b.ymax >= sq.y_px + sq.side_px - margin)
+        (sq.x_px > 0 and body.xmin < sq.x_px)
+        or (sq.y_px > 0 and body.ymin < sq.y_px)
+        or (sq.x_px + sq.side_px < width and body.xmax > sq.x_px + sq.side_px)
+        or (sq.y_px + sq.side_px < height and body.ymax > sq.y_px + sq.side_px)
     )
+
+
+def _box_array(boxes: Sequence[BBox]) -> np.ndarray[tuple[int, int], np.dtype[np.float32]]:
+    return np.array([[b.xmin, b.ymin, b.xmax, b.ymax] for b in boxes], dtype=np.float32).reshape(-1, 4)
 
 
 def merge_detections(
-    found: Sequence[tuple[Region, Sequence[Detection]]], width: int, height: int, iou: float = MERGE_IOU
+    found: Sequence[tuple[Region, Sequence[Detection]]], width: int, height: int
 ) -> list[Detection]:
-    """One detection per person across regions (NMS in frame coordinates), best first.
+    """One detection per person across regions (NMS in frame pixels), best first.
 
-    A detection cut by an inner region edge ranks after every whole one, so the region that sees
-    the person whole wins; it is kept when no region sees them whole.
+    Two detections are one person when their boxes (the detector's box is the face) overlap by
+    IoU > MERGE_IOU; body circles are too coarse for that (people side by side share them). A
+    detection whose body is cut by an inner region edge ranks after every whole one, so the region
+    that sees the person whole wins; when no region does, the cut one is kept (the landmark model
+    re-centres its ROI within a frame or two).
     """
-    flat = [(d, _cut_at_inner_edge(d, r, width, height)) for r, ds in found for d in ds]
-    if not flat:
-        return []
-    flat.sort(key=lambda item: (item[1], -item[0].score))
-    # Pixels, so that IoU is measured on the frame's own aspect.
-    boxes = np.array(
-        [[d.box.xmin * width, d.box.ymin * height, d.box.xmax * width, d.box.ymax * height] for d, _ in flat],
-        dtype=np.float32,
-    )
+    flat: list[tuple[Detection, BBox, bool]] = []
+    for region, detections in found:
+        for d in detections:
+            body = body_box_px(d, width, height)
+            flat.append((d, body, _cut_at_inner_edge(body, region, width, height)))
+    flat.sort(key=lambda item: (item[2], -item[0].score))
+    faces = _box_array([d.box.scale(width, height) for d, _, _ in flat])
     kept: list[Detection] = []
     alive = np.ones(len(flat), dtype=bool)
-    for i, (detection, _) in enumerate(flat):
+    for i, (detection, _, _) in enumerate(flat):
         if not alive[i]:
             continue
         kept.append(detection)
-        alive &= box_iou(boxes[i], boxes) <= iou
+        alive &= box_iou(faces[i], faces) <= MERGE_IOU
     kept.sort(key=lambda d: -d.score)
     return kept
 
