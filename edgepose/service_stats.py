@@ -6,7 +6,7 @@ import collections
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgepose.types import PoseResult, SourceState
+from edgepose.types import GateDecision, PoseResult, SourceState
 
 FPS_WINDOW_S = 3.0
 _EMA_ALPHA = 0.1
@@ -31,6 +31,8 @@ class Meter:
     landmark_ms: float = 0.0
     people: int = 0
     last_timestamp_ms: int = 0
+    detector_runs: int = 0
+    decisions: collections.Counter[GateDecision] = field(default_factory=collections.Counter)
 
     def add(self, now: float, result: PoseResult) -> None:
         """Count one processed frame at monotonic time `now`."""
@@ -39,6 +41,8 @@ class Meter:
         self.people = len(result.poses)
         self.last_timestamp_ms = result.timestamp_ms
         t = result.timings
+        self.detector_runs += t.detector_runs
+        self.decisions[t.search] += 1
         if t.detector_ran:
             self.detector_ms = (
                 t.detector_ms if self.detector_ms == 0.0 else _ema(self.detector_ms, t.detector_ms)

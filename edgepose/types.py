@@ -173,6 +173,16 @@ class Pose:
         return to_coco17(self.landmarks, self.skeleton)
 
 
+class GateDecision(enum.StrEnum):
+    """Why the detector did or did not run on a frame (counted in stats and /metrics)."""
+
+    NOT_NEEDED = "not_needed"  # every wanted person is tracked: no search
+    UNGATED = "ungated"  # no motion gate: the detector runs as the budget allows
+    MOTION = "motion"  # something moved outside the tracked people
+    SWEEP = "sweep"  # nothing moved; the periodic sweep was due
+    SKIPPED = "skipped"  # nothing moved and no sweep due: no detector run
+
+
 @dataclass(frozen=True, slots=True)
 class StageTimings:
     """Where the time of one frame went, in milliseconds."""
@@ -184,6 +194,7 @@ class StageTimings:
     total_ms: float = 0.0
     detector_ran: bool = False
     detector_runs: int = 0  # detector invocations in this frame (zoomed searches run several)
+    search: GateDecision = GateDecision.UNGATED  # why the detector ran or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,3 +307,8 @@ class ServiceStats:
     cpu_temp_c: float | None = None
     source: SourceState = SourceState.RUNNING
     people: int = 0
+    # Running totals since start: detector invocations, and frames by the motion gate's decision.
+    detector_runs: int = 0
+    gate_skipped_frames: int = 0
+    gate_motion_frames: int = 0
+    gate_sweep_frames: int = 0

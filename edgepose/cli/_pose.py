@@ -45,6 +45,17 @@ def add_pose_arguments(parser: argparse.ArgumentParser) -> None:
         "--detector-model", type=Path, help="explicit detector .tflite (overrides --precision)"
     )
     parser.add_argument("--landmark-model", type=Path, help="explicit landmark .tflite (overrides --model)")
+    parser.add_argument(
+        "--search",
+        default="full_frame",
+        help="full_frame (the detector sees the whole frame) or zoom (also zoomed regions, for people "
+        "down to 15%% of the frame's height; the daemon's default) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--motion-gate",
+        action="store_true",
+        help="video: run the detector only where something moved, plus a slow sweep (as the daemon does)",
+    )
 
 
 def _enum(kind: type[ModelVariant] | type[Precision], value: str, flag: str) -> Any:
@@ -68,6 +79,7 @@ def parse_number(value: str, flag: str, cast: type[int] | type[float], low: floa
 def pose_options(args: argparse.Namespace, mode: RunningMode, threads: int | None = None) -> Any:
     """PoseLandmarkerOptions from the parsed arguments, or a UsageError naming the bad one."""
     from edgepose.pose.landmarker import PoseLandmarkerOptions
+    from edgepose.pose.search import SearchSettings
 
     for path in (args.detector_model, args.landmark_model):
         if path is not None and not path.is_file():
@@ -90,7 +102,17 @@ def pose_options(args: argparse.Namespace, mode: RunningMode, threads: int | Non
         threads=threads if threads is not None else parse_number(args.threads, "--threads", int, 1, 64),
         detector_model_path=args.detector_model,
         landmark_model_path=args.landmark_model,
+        search=SearchSettings(mode=_search_mode(args.search), motion_gate=args.motion_gate),
     )
+
+
+def _search_mode(value: str) -> Any:
+    from edgepose.pose.search import SearchMode
+
+    try:
+        return SearchMode(value)
+    except ValueError:
+        raise UsageError(f"--search must be full_frame or zoom, not {value!r}") from None
 
 
 def pose_json(pose: Pose, with_track: bool) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from edgepose.cli._pose import add_pose_arguments, pose_options, read_video
-from edgepose.types import ModelVariant, Precision, RunningMode
+from edgepose.types import GateDecision, ModelVariant, Precision, RunningMode
 
 # Pose flags whose command-line defaults apply only without --rate (with it, the config's do).
 _MODEL_FLAGS = ("threads", "num_poses", "model", "precision")
@@ -45,6 +45,10 @@ class BenchResult:
     detector_invoke_ms_median: float | None
     landmark_invoke_ms_median: float
     detector_runs: int
+    detector_runs_per_frame: float
+    gate_skipped_frames: int
+    gate_motion_frames: int
+    gate_sweep_frames: int
     poses_found: int
     rss_mb: float
 
@@ -84,6 +88,7 @@ def run_bench(options: Any, video: Path, max_frames: int = 0) -> BenchResult:
                 landmark_ms.append(result.timings.landmark_ms / max(1, len(result.poses)))
             poses += len(result.poses)
         runs = landmarker.detector_runs
+        decisions = dict(landmarker.search.decisions)
     total_s = sum(frame_ms) / 1000.0
     return BenchResult(
         model=str(options.model),
@@ -96,6 +101,10 @@ def run_bench(options: Any, video: Path, max_frames: int = 0) -> BenchResult:
         detector_invoke_ms_median=statistics.median(detector_ms) if detector_ms else None,
         landmark_invoke_ms_median=statistics.median(landmark_ms) if landmark_ms else 0.0,
         detector_runs=runs,
+        detector_runs_per_frame=runs / len(frames) if frames else 0.0,
+        gate_skipped_frames=decisions[GateDecision.SKIPPED],
+        gate_motion_frames=decisions[GateDecision.MOTION],
+        gate_sweep_frames=decisions[GateDecision.SWEEP],
         poses_found=poses,
         rss_mb=_rss_mb(),
     )

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from edgepose.config.accelerators import CpuConfig, EdgeTpuConfig
 from edgepose.config.base import Float, Int, StrictModel
 from edgepose.config.movenet import ModelFamily, MoveNetConfig
+from edgepose.config.search import SearchConfig
 from edgepose.types import ModelVariant, Precision
 
 
@@ -51,6 +52,9 @@ class ModelConfig(StrictModel):
         le=30,
         description="Frames a tracked person may fall below min_tracking_confidence (ROI held, no pose "
         "reported) before the track ends; 0 ends it at once, as MediaPipe does.",
+    )
+    search: SearchConfig = Field(
+        default_factory=SearchConfig, description="[model.search]: where and when the detector looks."
     )
     cpu: CpuConfig = Field(default_factory=CpuConfig, description="[model.cpu]: the CPU plugin.")
     edgetpu: EdgeTpuConfig = Field(

@@ -19,7 +19,16 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from edgepose.redact import redact
-from edgepose.types import ActivityState, Event, EventType, Frame, PoseResult, ServiceStats, SourceState
+from edgepose.types import (
+    ActivityState,
+    Event,
+    EventType,
+    Frame,
+    GateDecision,
+    PoseResult,
+    ServiceStats,
+    SourceState,
+)
 
 __all__ = ["PreviewHub", "Snapshot", "SourceState", "Stage", "ZoneOutline"]
 
@@ -119,6 +128,8 @@ class Counters:
     spool_depth: int | None
     source: SourceState
     last_frame_age_s: float | None
+    detector_runs: int = 0
+    search_frames: tuple[tuple[GateDecision, int], ...] = ()
 
 
 class _Histogram:
@@ -167,6 +178,8 @@ class PreviewHub:
         self._source = SourceState.STARTING
         self._source_detail = ""
         self._events_by_type: dict[EventType, int] = {}
+        self._detector_runs = 0
+        self._search_frames: dict[GateDecision, int] = {}
         self._hist = {stage: _Histogram() for stage in Stage}
         self._viewers = 0
         self._encoded = 0
@@ -199,6 +212,8 @@ class PreviewHub:
             self._last_frame_at = now
             if self._source is SourceState.STARTING:
                 self._source = SourceState.RUNNING
+            self._detector_runs += t.detector_runs
+            self._search_frames[t.search] = self._search_frames.get(t.search, 0) + 1
             h = self._hist
             h[Stage.PREPROCESS].observe(t.preprocess_ms)
             if t.detector_ran:
@@ -279,6 +294,8 @@ class PreviewHub:
                 spool_depth=None,
                 source=health.source,
                 last_frame_age_s=health.last_frame_age_s,
+                detector_runs=self._detector_runs,
+                search_frames=tuple(sorted(self._search_frames.items())),
             )
         if publisher is None:
             return counters

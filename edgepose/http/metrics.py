@@ -51,6 +51,21 @@ class HubCollector(Collector):
             stages.add_metric([stage.value], buckets, hist.sum_ms / 1000.0)
         yield stages
 
+        yield CounterMetricFamily(
+            "edgepose_detector_runs",
+            "Person-detector runs (a zoomed search runs it on several regions of one frame).",
+            value=c.detector_runs,
+        )
+        search = CounterMetricFamily(
+            "edgepose_search_frames",
+            "Frames by the person search's decision: not_needed (everyone tracked), motion, sweep, "
+            "skipped (nothing moved, no sweep due) or ungated.",
+            labels=["decision"],
+        )
+        for decision, count in c.search_frames:
+            search.add_metric([decision.value], count)
+        yield search
+
         events = CounterMetricFamily("edgepose_events", "Activity events emitted, by type.", labels=["type"])
         for event_type, count in c.events_by_type:
             events.add_metric([event_type.value], count)

@@ -96,6 +96,7 @@ def _build_blazepose(config: ModelConfig, accelerator: Any, running_mode: Runnin
         detector_model_path=accelerator.model_path(ModelRole.DETECTOR, config.variant, config.precision),
         landmark_model_path=accelerator.model_path(ModelRole.LANDMARK, config.variant, config.precision),
         interpreter_factory=accelerator.make_interpreter,
+        search=config.search.settings(),
     )
     return PoseLandmarker(landmarker_options)
 
