@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Scale sweep: how small a person edgepose (full_frame and zoom search) and MediaPipe still find.
 
-  python scripts/scale_sweep.py [--media DIR] [--no-mediapipe] [--json OUT]
+  python scripts/scale_sweep.py [--media DIR] [--no-mediapipe] [--vtest-only] [--json OUT]
 
 People from the test photos are pasted at 70..15% of the frame height into an empty 640x480 scene,
 standing still (after stepping in) and walking (tools/evaluation/scale_sweep.py). The sequences are
@@ -36,6 +36,7 @@ from tools.evaluation.scale_sweep import (
     SweepFrame,
     cutouts,
     empty_scene,
+    people_found,
     sweep_frames,
 )
 
@@ -99,10 +100,16 @@ def run_mediapipe(path: Path, python: Path) -> list[list[np.ndarray]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media", type=Path, default=cache_dir() / "media")
-    parser.add_argument("--mediapipe-python", type=Path, default=cache_dir() / "mediapipe-ref" / "bin" / "python")
+    parser.add_argument(
+        "--mediapipe-python", type=Path, default=cache_dir() / "mediapipe-ref" / "bin" / "python"
+    )
     parser.add_argument("--no-mediapipe", action="store_true")
+    parser.add_argument("--vtest-only", action="store_true", help="only the vtest.avi hand-count table")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
+    if args.vtest_only:
+        print_vtest(args.media)
+        return 0
     scene = empty_scene(args.media)
     people = cutouts(args.media)
     results: dict[str, dict[str, object]] = defaultdict(dict)
@@ -132,22 +139,49 @@ def main() -> int:
                     },
                 }
     for motion, by_pipeline in results.items():
-        print(f"\n{motion} (found % of frames / median landmark error % of person size)")  # noqa: T201
+        print(f"\n{motion} (found % of frames / median landmark error % of person size)")
         names = list(by_pipeline)
-        print("| height | " + " | ".join(names) + " |")  # noqa: T201
-        print("|---" * (len(names) + 1) + "|")  # noqa: T201
+        print("| height | " + " | ".join(names) + " |")
+        print("|---" * (len(names) + 1) + "|")
         for f in FRACTIONS:
             cells = []
             for name in names:
                 cell = by_pipeline[name]["scales"][f"{round(f * 100)}%"]  # type: ignore[index]
                 err = "-" if cell["error"] is None else f"{100 * cell['error']:.1f}"
                 cells.append(f"{100 * cell['found']:.0f}% / {err}")
-            print(f"| {round(f * 100)}% | " + " | ".join(cells) + " |")  # noqa: T201
+            print(f"| {round(f * 100)}% | " + " | ".join(cells) + " |")
         per = [by_pipeline[n]["detector_runs_per_frame"] for n in names]
-        print("| detector runs/frame | " + " | ".join("-" if p is None else f"{p:.2f}" for p in per) + " |")  # noqa: T201
+        print("| detector runs/frame | " + " | ".join("-" if p is None else f"{p:.2f}" for p in per) + " |")
+    print_vtest(args.media)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
+
+
+def print_vtest(media: Path) -> None:
+    """vtest.avi: people found on the hand-counted frames (tests/data/vtest_people.json)."""
+    marks = json.loads((REPO / "tests" / "data" / "vtest_people.json").read_text())["frames"]
+    last = max(int(f) for f in marks)
+    images = read_clip(media / "vtest.avi")[: last + 1]
+    print("\nvtest.avi (768x576, 10 fps; people found / counted by hand; extra poses covering nobody)")
+    rows: dict[str, list[str]] = {}
+    for name, search in PIPELINES.items():
+        options = PoseLandmarkerOptions(RunningMode.VIDEO, num_poses=10, search=search)
+        cells = []
+        with PoseLandmarker(options) as landmarker:
+            for index, image in enumerate(images):
+                result = landmarker.detect_for_video(image, index * 100)
+                if str(index) in marks:
+                    size = np.array([result.width, result.height], dtype=np.float32)
+                    poses = [p.landmarks[:33, :2] * size for p in result.poses]
+                    covered, extra = people_found(marks[str(index)], poses)
+                    cells.append(f"{covered}/{len(marks[str(index)])} (+{extra})")
+            runs = landmarker.detector_runs / len(images)
+        rows[name] = [*cells, f"{runs:.2f}"]
+    print("| frame | " + " | ".join(rows) + " |")
+    print("|---" * (len(rows) + 1) + "|")
+    for i, frame in enumerate([*marks, "detector runs/frame"]):
+        print(f"| {frame} | " + " | ".join(row[i] for row in rows.values()) + " |")
 
 
 if __name__ == "__main__":

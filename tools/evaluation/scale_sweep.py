@@ -200,3 +200,23 @@ class ScaleTally:
     def median_error(self) -> float | None:
         """Median landmark error over found frames, as a share of person size."""
         return float(np.median(self.errors)) if self.errors else None
+
+
+def people_found(marks_px: Sequence[Sequence[float]], poses_px: Sequence[FloatArray]) -> tuple[int, int]:
+    """(marked people covered by a pose, poses covering nobody): a pose covers a mark when the
+    mark lies in its landmark box grown by a quarter of its height; each pose covers one mark."""
+    boxes = []
+    for pose in poses_px:
+        lo, hi = pose[:, :2].min(axis=0), pose[:, :2].max(axis=0)
+        grow = 0.25 * float(hi[1] - lo[1])
+        boxes.append((lo - grow, hi + grow))
+    used: set[int] = set()
+    covered = 0
+    for mark in marks_px:
+        point = np.asarray(mark, dtype=np.float32)
+        for index, (lo, hi) in enumerate(boxes):
+            if index not in used and bool(np.all(point >= lo)) and bool(np.all(point <= hi)):
+                used.add(index)
+                covered += 1
+                break
+    return covered, len(boxes) - len(used)
