@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from edgepose.config.base import StrictModel
+from edgepose.config.base import Bool, Float, Int, StrictModel
 
 if TYPE_CHECKING:
     from edgepose.pose.search import SearchSettings
@@ -21,38 +21,38 @@ class SearchConfig(StrictModel):
         "its height); zoom: also zoomed regions (moving ones first, and a sweep of tiles) so people "
         "down to about 15% of the frame's height are found.",
     )
-    zoom_levels: tuple[Annotated[float, Field(gt=1.0, le=8.0)], ...] = Field(
+    zoom_levels: tuple[Annotated[Float, Field(gt=1.0, le=8.0)], ...] = Field(
         default=(2.0, 3.0),
         min_length=0,
         max_length=4,
         description="Zoom mode: magnifications of the swept tiles against the whole-frame view.",
     )
-    overlap: float = Field(
+    overlap: Float = Field(
         default=0.25, ge=0.0, le=0.75, description="Zoom mode: share of a tile overlapping its neighbour."
     )
-    detector_budget: int = Field(
+    detector_budget: Int = Field(
         default=2, ge=1, le=16, description="Most detector runs in one frame; the sweep goes on next frame."
     )
-    motion_gate: bool = Field(
+    motion_gate: Bool = Field(
         default=True,
         description="With someone missing, run the detector only where something moved, plus the sweep; "
         "false: every frame, as far as the budget goes.",
     )
-    motion_threshold: float = Field(
+    motion_threshold: Float = Field(
         default=12.0,
         ge=1.0,
         le=128.0,
         description="Least grey-level change (0-255) the motion gate counts; it rises by itself above "
         "a noisy camera's noise.",
     )
-    min_zoomed_detection_confidence: float = Field(
+    min_zoomed_detection_confidence: Float = Field(
         default=0.75,
         ge=0.0,
         le=1.0,
         description="Detector score a person found in a zoomed region needs (zoomed regions meet more "
         "look-alikes than the whole frame, which uses min_pose_detection_confidence).",
     )
-    sweep_interval_s: float = Field(
+    sweep_interval_s: Float = Field(
         default=15.0,
         ge=0.5,
         le=600.0,

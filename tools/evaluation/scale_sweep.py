@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from edgepose.types import FloatArray, ImageArray
+from tools.evaluation.fidelity import relative_distance
 
 FRAME_W, FRAME_H = 640, 480
 FRACTIONS = (0.70, 0.50, 0.40, 0.30, 0.25, 0.20, 0.15)
@@ -85,7 +86,10 @@ def cutouts(media: Path) -> list[Cutout]:
     out: list[Cutout] = []
     with PoseLandmarker(options) as landmarker:
         for name, which in SOURCES:
-            rgb = cv2.cvtColor(cv2.imread(str(media / name)), cv2.COLOR_BGR2RGB)
+            bgr = cv2.imread(str(media / name))
+            if bgr is None:
+                raise FileNotFoundError(f"cannot read {media / name}")
+            rgb = np.asarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), np.uint8)
             height, width = rgb.shape[:2]
             poses = sorted(landmarker.detect(rgb).poses, key=lambda p: float(p.landmarks[:, 0].mean()))
             pose = poses[which]
@@ -96,7 +100,10 @@ def cutouts(media: Path) -> list[Cutout]:
             x0, y0 = (int(v) for v in np.maximum(lo - margin, 0))
             x1, y1 = (int(v) for v in np.minimum(hi + margin, [width, height]))
             alpha = np.clip(pose.segmentation_mask[y0:y1, x0:x1], 0.0, 1.0).astype(np.float32)
-            out.append(Cutout(f"{name}#{which}", rgb[y0:y1, x0:x1].copy(), alpha, xy - [x0, y0]))
+            origin = np.array([x0, y0], dtype=np.float32)
+            out.append(
+                Cutout(f"{name}#{which}", rgb[y0:y1, x0:x1].copy(), alpha, (xy - origin).astype(np.float32))
+            )
     return out
 
 
@@ -153,12 +160,6 @@ def sweep_frames(
                 yield SweepFrame(clip, fraction, walking, _noisy(image, rng), reference)
 
 
-def relative_distance_px(reference_px: FloatArray, got_px: FloatArray) -> float:
-    """Mean distance of the 33 landmarks in units of the reference's extent (its box's longer side)."""
-    extent = max(float(np.ptp(reference_px[:, 0])), float(np.ptp(reference_px[:, 1])))
-    return float(np.linalg.norm(reference_px[:33, :2] - got_px[:33, :2], axis=1).mean()) / extent
-
-
 def match(reference_px: FloatArray, candidates_px: Sequence[FloatArray]) -> FloatArray | None:
     """The candidate (33 x 2 pixels) whose hip centre is within a fifth of the person's height."""
     hips = reference_px[23:25].mean(axis=0)
@@ -189,7 +190,8 @@ class ScaleTally:
         self.found += 1
         if self.errors is None:
             self.errors = []
-        self.errors.append(relative_distance_px(reference_px, got))
+        # Pixels in, so the extent (the reference box's longer side) is in pixels too.
+        self.errors.append(relative_distance(reference_px, got))
 
     @property
     def rate(self) -> float:
