@@ -177,7 +177,7 @@ class GateDecision(enum.StrEnum):
     """Why the detector did or did not run on a frame (counted in stats and /metrics)."""
 
     NOT_NEEDED = "not_needed"  # every wanted person is tracked: no search
-    UNGATED = "ungated"  # no motion gate: the detector runs as the budget allows
+    UNGATED = "ungated"  # no gate (off, or someone is tracked): the detector runs as budget allows
     MOTION = "motion"  # something moved outside the tracked people
     SWEEP = "sweep"  # nothing moved; the periodic sweep was due
     SKIPPED = "skipped"  # nothing moved and no sweep due: no detector run

@@ -222,6 +222,7 @@ class PersonSearch:
         self._next_sweep = 0
         self._last_timestamp_ms: int | None = None
         self._credit = float(settings.detector_budget)  # the first frames search at once
+        self._alternate = False
         # Counters (running totals since start) for stats, /metrics and bench.
         self.detector_runs = 0
         self.decisions: dict[GateDecision, int] = {d: 0 for d in GateDecision}
@@ -251,6 +252,15 @@ class PersonSearch:
             self._next_sweep = (self._next_sweep + 1) % len(sweep)
         return out
 
+    def _take_alternating(self, width: int, height: int) -> Region:
+        sweep = self.sweep(width, height)
+        self._alternate = not self._alternate
+        if self._alternate or len(sweep) == 1:
+            return sweep[0]
+        if self._next_sweep == 0:  # the whole frame is sweep[0]: go on with the tiles
+            self._next_sweep = 1
+        return self._take_sweep(1, width, height)[0]
+
     def plan(self, image: ImageArray, timestamp_ms: int, tracked: Sequence[BBox], wanted: bool) -> SearchPlan:
         """The regions to search in this frame (the gate sees every frame, wanted or not)."""
         height, width = image.shape[:2]
@@ -273,6 +283,11 @@ class PersonSearch:
             moving = [sweep[0]]
         regions += moving[:budget]
         decision = GateDecision.MOTION if regions else GateDecision.SKIPPED
+        if tracked and not regions:
+            # The gate saves the detector while nobody is tracked. With someone tracked the landmark
+            # model runs anyway, and a second person who hardly moves beside them (a sofa) must not
+            # wait for the slow sweep: one run per frame, the whole frame every other frame.
+            return SearchPlan(GateDecision.UNGATED, (self._take_alternating(width, height),), motion)
         due = min(int(self._credit), budget - len(regions))
         if due > 0:
             self._credit -= due
