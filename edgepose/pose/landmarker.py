@@ -240,7 +240,7 @@ class PoseLandmarker:
             first, last = self.spec.detector_keypoints
             kps = [d.keypoints[[first, last]] for d in detections]
             rois = [roi_from_keypoints(k, width, height, self.spec.roi_scale) for k in kps]
-            tracked = [roi_box(t.roi, width, height) for t in self._tracks]
+            tracked = tracked_rois
             slots = self.options.num_poses - len(self._tracks)
             self._newcomer_slots = slots
             boxes = [roi_box(r, width, height) for r in rois]

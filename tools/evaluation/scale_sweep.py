@@ -1,7 +1,7 @@
 """The scale sweep: people from the test photos pasted small into a real empty scene, still and walking.
 
-Each person is cut out of a test photo with the landmark model's own segmentation mask, together with
-their landmarks at that large scale (the reference). They are pasted into an empty 640x480 scene (the
+Each person is cut out of a test photo with the float landmark model's segmentation mask, together
+with their landmarks at that large scale (the reference). They are pasted into an empty 640x480 scene (the
 median of vtest.avi's frames: its hall with nobody in it) at a share of the frame's height, either
 standing still after stepping in, or walking across the frame; every frame gets sensor noise. A
 pipeline's result is matched by hip centre and scored by the mean landmark distance to the scaled
@@ -72,15 +72,16 @@ def empty_scene(media: Path, width: int = FRAME_W, height: int = FRAME_H) -> Ima
 
 
 def cutouts(media: Path) -> list[Cutout]:
-    """The sweep's people, cut out with edgepose's segmentation mask (IMAGE mode, int8 full, zoom)."""
+    """The sweep's people, cut out with edgepose's segmentation mask (IMAGE mode, float full, zoom)."""
     from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
     from edgepose.pose.search import SearchMode, SearchSettings
-    from edgepose.types import RunningMode
+    from edgepose.types import Precision, RunningMode
 
     options = PoseLandmarkerOptions(
         RunningMode.IMAGE,
         num_poses=4,
         output_segmentation_masks=True,
+        precision=Precision.FLOAT,  # the mask head ships with the float model only
         search=SearchSettings(mode=SearchMode.ZOOM),  # bus.jpg's second person is small
     )
     out: list[Cutout] = []
