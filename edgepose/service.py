@@ -48,7 +48,7 @@ from edgepose.service_stages import (
 )
 from edgepose.service_stats import Meter, read_cpu_temp_c, status_line
 from edgepose.sources import END, FrameFeed, make_feed
-from edgepose.types import Frame, GateDecision, ServiceStats, SourceState
+from edgepose.types import Frame, ServiceStats, SourceState
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +151,7 @@ class Service:
             cpu_temp_c=self._cpu_temp_c,
             source=self._source_state,
             people=self._meter.people,
-            detector_runs=self._meter.detector_runs,
-            gate_skipped_frames=self._meter.decisions[GateDecision.SKIPPED],
-            gate_motion_frames=self._meter.decisions[GateDecision.MOTION],
-            gate_sweep_frames=self._meter.decisions[GateDecision.SWEEP],
+            search=self._meter.search_counts(),
         )
 
     @property

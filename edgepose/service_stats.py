@@ -6,7 +6,7 @@ import collections
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgepose.types import GateDecision, PoseResult, SourceState
+from edgepose.types import GateDecision, PoseResult, SearchCounts, SourceState
 
 FPS_WINDOW_S = 3.0
 _EMA_ALPHA = 0.1
@@ -48,6 +48,15 @@ class Meter:
                 t.detector_ms if self.detector_ms == 0.0 else _ema(self.detector_ms, t.detector_ms)
             )
         self.landmark_ms = t.landmark_ms if self.landmark_ms == 0.0 else _ema(self.landmark_ms, t.landmark_ms)
+
+    def search_counts(self) -> SearchCounts:
+        """The person search's running totals."""
+        return SearchCounts(
+            self.detector_runs,
+            self.decisions[GateDecision.SKIPPED],
+            self.decisions[GateDecision.MOTION],
+            self.decisions[GateDecision.SWEEP],
+        )
 
     def fps(self, now: float) -> float:
         """Frames per second over the last `FPS_WINDOW_S` seconds."""

@@ -293,6 +293,16 @@ class SourceState(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class SearchCounts:
+    """Running totals of the person search since start (stats, /metrics and bench read them)."""
+
+    detector_runs: int = 0  # detector invocations (a zoomed search runs several in a frame)
+    gate_skipped_frames: int = 0  # someone missing, nothing moved, no sweep due: no detector run
+    gate_motion_frames: int = 0  # the detector ran because something moved
+    gate_sweep_frames: int = 0  # the detector ran only for the periodic sweep
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceStats:
     """Figures published on `{prefix}/{device_id}/stats` every few seconds."""
 
@@ -307,8 +317,4 @@ class ServiceStats:
     cpu_temp_c: float | None = None
     source: SourceState = SourceState.RUNNING
     people: int = 0
-    # Running totals since start: detector invocations, and frames by the motion gate's decision.
-    detector_runs: int = 0
-    gate_skipped_frames: int = 0
-    gate_motion_frames: int = 0
-    gate_sweep_frames: int = 0
+    search: SearchCounts = SearchCounts()

@@ -102,6 +102,7 @@ class PoseLandmarker:
         )
         self.landmark_model = LandmarkModel(factory(landmark_path), self.spec)
         self.search = PersonSearch(options.search)
+        self.detector_runs = 0  # every searched region counts one
         self._guard = NonFiniteGuard(f"{detector_path.name} / {landmark_path.name}")
         self._tracks: list[Track] = []
         self._ids = TrackIds()
@@ -178,11 +179,6 @@ class PoseLandmarker:
         self._last_timestamp_ms = None
         self.search.reset()
 
-    @property
-    def detector_runs(self) -> int:
-        """Detector invocations since start (every searched region counts one)."""
-        return self.search.detector_runs
-
     # -- internals -------------------------------------------------------------------------------
 
     def _require(self, mode: RunningMode) -> None:
@@ -221,26 +217,21 @@ class PoseLandmarker:
     def _detect_new_tracks(
         self, image: ImageArray, timestamp_ms: int, tracking: bool, clock: _Clock
     ) -> tuple[int, GateDecision]:
-        """Search for people not yet tracked (edgepose.pose.search); the detector runs and why."""
         height, width = image.shape[:2]
-        tracked_rois = [roi_box(t.roi, width, height) for t in self._tracks]
-        if tracking:
-            with clock.stage("pre"):
-                plan = self.search.plan(image, timestamp_ms, tracked_rois, self._wants_people(tracking))
-            regions, decision = plan.regions, plan.decision
-        else:  # one image: every region at once, no budget
-            regions, decision = self.search.sweep(width, height), GateDecision.UNGATED
-        self.search.count(decision)
+        tracked = [roi_box(t.roi, width, height) for t in self._tracks]
+        with clock.stage("pre"):
+            wanted = self._wants_people(tracking)
+            regions, decision = self.search.choose(image, timestamp_ms, tracked, wanted, tracking)
         if not regions:
             return 0, decision
         found = self.search.find(self.detector, image, regions, clock, self.options.detector_input_hook)
         self._frames_since_detection = 0
+        self.detector_runs += len(regions)
         with clock.stage("post"):
             detections = [d for d in found if self._guard.finite(d.score, d.keypoints)]
             first, last = self.spec.detector_keypoints
             kps = [d.keypoints[[first, last]] for d in detections]
             rois = [roi_from_keypoints(k, width, height, self.spec.roi_scale) for k in kps]
-            tracked = tracked_rois
             slots = self.options.num_poses - len(self._tracks)
             self._newcomer_slots = slots
             boxes = [roi_box(r, width, height) for r in rois]

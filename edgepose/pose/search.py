@@ -223,8 +223,7 @@ class PersonSearch:
         self._last_timestamp_ms: int | None = None
         self._credit = float(settings.detector_budget)  # the first frames search at once
         self._alternate = False
-        # Counters (running totals since start) for stats, /metrics and bench.
-        self.detector_runs = 0
+        # Frames by decision since start, for bench (the service counts them from each result).
         self.decisions: dict[GateDecision, int] = {d: 0 for d in GateDecision}
 
     def reset(self) -> None:
@@ -296,6 +295,19 @@ class PersonSearch:
                 decision = GateDecision.SWEEP
         return SearchPlan(decision, tuple(regions), motion)
 
+    def choose(
+        self, image: ImageArray, timestamp_ms: int, tracked: Sequence[BBox], wanted: bool, tracking: bool
+    ) -> tuple[tuple[Region, ...], GateDecision]:
+        """This frame's regions and why, counted; one image (not tracking) gets every region."""
+        if tracking:
+            plan = self.plan(image, timestamp_ms, tracked, wanted)
+            regions, decision = plan.regions, plan.decision
+        else:
+            height, width = image.shape[:2]
+            regions, decision = self.sweep(width, height), GateDecision.UNGATED
+        self.count(decision)
+        return regions, decision
+
     def find(
         self,
         detector: PoseDetector,
@@ -320,7 +332,6 @@ class PersonSearch:
                 if region.kind is not RegionKind.FULL:
                     detections = [d for d in detections if d.score >= self.settings.zoom_min_score]
                 found.append((region, detections))
-            self.detector_runs += 1
         with clock.stage("post"):
             return merge_detections(found, width, height)
 

@@ -140,10 +140,10 @@ def stats_payload(stats: ServiceStats) -> JsonDict:
         "cpu_temp_c": temp,
         "source": stats.source.value,
         "people": stats.people,
-        "detector_runs": stats.detector_runs,
-        "gate_skipped_frames": stats.gate_skipped_frames,
-        "gate_motion_frames": stats.gate_motion_frames,
-        "gate_sweep_frames": stats.gate_sweep_frames,
+        "detector_runs": stats.search.detector_runs,
+        "gate_skipped_frames": stats.search.gate_skipped_frames,
+        "gate_motion_frames": stats.search.gate_motion_frames,
+        "gate_sweep_frames": stats.search.gate_sweep_frames,
     }
 
 
