@@ -124,8 +124,9 @@ def test_bench_rate_reports_consistent_figures(clips: Path) -> None:
     detector_runs = report["detector_runs_per_s"] * report["video_s"]
     assert detector_runs >= 0
     assert detector_runs == pytest.approx(round(detector_runs), abs=0.05)
-    # Nobody in the room: the landmark model never runs, and nobody enters.
-    assert report["landmark_runs_per_s"] == 0
+    # Nobody in the room: nobody is reported and nobody enters. The zoomed search's first sweep may
+    # hand the landmark model a false candidate, which it rejects: a run or two, never a pose.
+    assert report["landmark_runs_per_s"] * report["video_s"] <= 2
     assert report["people_per_frame"] == 0
     assert report["capture_cpu_ms_per_frame"] > 0
     assert report["person_entered_s"] is None
