@@ -149,17 +149,19 @@ def timing() -> None:
     print("\n### Cost\n")
     results = list(read_landmarks(DATA / "vtest.track.jsonl.gz"))
     generated = frames_for(sim.squats(5, 90.0, 2.0)) + frames_for(sim.jumping_jacks(8, 1.0))
+    rules_only = ActivityConfig.model_validate({"pose_model": {"enabled": False}})
     for name, frames in (("vtest replay", results), ("generated squats + jumping jacks", generated)):
-        engine = ActivityEngine(ActivityConfig())
-        people = sum(len(r.poses) for r in frames)
-        start = time.perf_counter()
-        for r in frames:
-            engine.update(r)
-        elapsed_ms = (time.perf_counter() - start) * 1000.0
-        print(
-            f"- {name}: {len(frames)} frames, {people} person-frames, "
-            f"{elapsed_ms / max(1, people):.3f} ms per person-frame"
-        )
+        for setup, config in (("pose model", ActivityConfig()), ("rules only", rules_only)):
+            engine = ActivityEngine(config)
+            people = sum(len(r.poses) for r in frames)
+            start = time.perf_counter()
+            for r in frames:
+                engine.update(r)
+            elapsed_ms = (time.perf_counter() - start) * 1000.0
+            print(
+                f"- {name}, {setup}: {len(frames)} frames, {people} person-frames, "
+                f"{elapsed_ms / max(1, people):.3f} ms per person-frame"
+            )
 
 
 def real_people_tables(figure: Path, people: int) -> None:

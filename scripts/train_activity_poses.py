@@ -14,13 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
+from edgepose.activity.pose_model import LABELS
 from tools.evaluation import datasets
-from tools.evaluation.real_poses import MODEL_LABEL, STRIDE, K, features_of, train_on
+from tools.evaluation.pose_training import EPOCHS, HIDDEN
+from tools.evaluation.real_poses import MODEL_LABEL, features_of, train_on
 
 REPO = Path(__file__).resolve().parent.parent
 ABOUT = {
     "data": f"{datasets.PACKAGE} {datasets.VERSION} (PyPI), datasets/Body/*_body.json, "
-    f"first {datasets.DEVELOPMENT_FRACTION:.0%} of each class file, one sample in {STRIDE}",
+    f"first {datasets.DEVELOPMENT_FRACTION:.0%} of each class file, plain and mirrored",
+    "model": f"one hidden layer of {HIDDEN} ReLU units, softmax; Adam, {EPOCHS} epochs, seed 0",
     "license": "data: MIT, Copyright (c) 2020 Arthur FINDELAIR; see models/LICENSE",
     "labels": {
         label: sorted(c for c, m in MODEL_LABEL.items() if m == label) for label in set(MODEL_LABEL.values())
@@ -36,9 +39,11 @@ def main() -> None:
     args = parser.parse_args()
     data = {c: features_of(s) for c, s in datasets.load_all().items()}
     every = {c: np.arange(len(cf.features)) for c, cf in data.items()}
-    model = train_on(data, every, STRIDE, K)
+    model = train_on(data, every)
     args.output.write_text(json.dumps(model.to_json(ABOUT), separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"{args.output}: {len(model.labels)} samples, k={model.k}")
+    print(
+        f"{args.output}: {model.w1.shape[0]} features, {model.w1.shape[1]} hidden units, {len(LABELS)} labels"
+    )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ import pytest
 
 from edgepose.activity.engine import ActivityEngine
 from edgepose.activity.features import compute_features
-from edgepose.activity.pose_model import MODEL_FILE, decide, load_pose_model
+from edgepose.activity.pose_model import LABELS, MODEL_FILE, decide, load_pose_model
 from edgepose.config.activity import ActivityConfig
+from edgepose.errors import ConfigError
 from edgepose.paths import bundled_models_dir
 from edgepose.skeleton import SkeletonKind
 from edgepose.types import EventType
@@ -69,6 +70,7 @@ def _cross_validate(
     posture: dict[str, Counter[str]] = {}
     gesture: dict[str, Counter[str]] = {}
     false = total_other = 0
+    front_stop: Counter[bool] = Counter()
     for k in range(rp.FOLDS):
         splits = {c: list(rp.block_folds(len(cf.features), rp.FOLDS, rp.GAP))[k] for c, cf in data.items()}
         model = rp.train_on(data, {c: sp[0] for c, sp in splits.items()})
@@ -81,10 +83,13 @@ def _cross_validate(
                 if gt == "none":
                     total_other += 1
                     false += g is not None
+                    if c == "Traffic_FrontStop":
+                        front_stop[g is not None] += 1
                 else:
                     gesture.setdefault(gt, Counter())[g == gt] += 1
     share = {k: v[True] / sum(v.values()) for k, v in posture.items()}
     g_share = {k: v[True] / sum(v.values()) for k, v in gesture.items()}
+    g_share["false_on_front_stop"] = front_stop[True] / sum(front_stop.values())
     return share, g_share, false / total_other
 
 
@@ -102,20 +107,37 @@ def test_posture_and_gestures_on_real_people_block_wise(
     for name in ("left_arm_raised", "t_pose", "both_hands_up"):
         assert gesture[name] >= 0.95, (name, gesture)
     assert false <= 0.02
-    # Below the 95 % goal (see docs/activity.md): floors at the measured 85.4 % and 76.1 %, a
-    # little under, so that a worse model fails; the goal itself is the xfail test below.
-    assert posture["sitting"] >= 0.83 and gesture["right_arm_raised"] >= 0.74, (posture, gesture)
+    # Below the 95 % goal (see docs/activity.md): floors a little under the measured 89.3 % and
+    # 88.1 %, so that a worse model fails; the goal itself is the xfail test below.
+    assert posture["sitting"] >= 0.87 and gesture["right_arm_raised"] >= 0.86, (posture, gesture)
+    # Traffic_FrontStop (a bent arm, hand just above the shoulder) is the pose a fifth of the
+    # right-arm samples show: measured 11.2 % of it read as a raised arm; no worse than that.
+    assert gesture["false_on_front_stop"] <= 0.12, gesture
 
 
-@pytest.mark.xfail(strict=True, reason="sitting 85% and right arm raised 76% on block-wise CV: goal not met")
+@pytest.mark.xfail(strict=True, reason="sitting 89% and right arm raised 88% on block-wise CV: goal not met")
 def test_sitting_and_right_arm_reach_the_goal(cv: tuple[dict[str, float], dict[str, float], float]) -> None:
     posture, gesture, _ = cv
     assert posture["sitting"] >= 0.95 and gesture["right_arm_raised"] >= 0.95
 
 
-def test_shipped_model_loads_and_is_the_trained_one() -> None:
-    model = load_pose_model(bundled_models_dir() / MODEL_FILE)
-    assert len(model.labels) > 4000 and set(model.labels) == set(rp.MODEL_LABEL.values())
+def test_shipped_model_is_the_trained_one(development: dict[str, datasets.BodySamples]) -> None:
+    shipped = load_pose_model(bundled_models_dir() / MODEL_FILE)
+    assert set(LABELS) == set(rp.MODEL_LABEL.values())
+    data = {c: rp.features_of(s) for c, s in development.items()}
+    retrained = rp.train_on(data, {c: np.arange(len(cf.features)) for c, cf in data.items()})
+    x = np.concatenate([cf.described[cf.usable] for cf in data.values()])
+    agree = float(np.mean(shipped.probabilities(x).argmax(1) == retrained.probabilities(x).argmax(1)))
+    assert agree >= 0.995, agree  # the training script's model (weights rounded in the file)
+
+
+def test_a_pose_model_file_of_another_kind_is_a_config_error(tmp_path: Path) -> None:
+    good = json.loads((bundled_models_dir() / MODEL_FILE).read_text())
+    for broken in ({**good, "v": 1}, {**good, "labels": good["labels"][::-1]}, {**good, "b2": [0.0]}):
+        path = tmp_path / "poses.json"
+        path.write_text(json.dumps(broken))
+        with pytest.raises(ConfigError, match=r"activity\.pose_model\.path"):
+            load_pose_model(path)
 
 
 def test_falls_and_squats_between_real_poses(development: dict[str, datasets.BodySamples]) -> None:
@@ -137,8 +159,9 @@ def test_falls_and_squats_between_real_poses(development: dict[str, datasets.Bod
                 1 for e in events if e.type is EventType.REP and e.attributes["exercise"] == "squat"
             )
             expected_squats += m.squats
-    # Measured: 5 of 6 falls, 2 false falls (lying down slowly) in 18 look-alikes, 5 of 30 squats
-    # (docs/activity.md); these bounds are those measurements, not goals.
+    # Measured: 5 of 6 falls, 2 false falls (lying down slowly) in 18 look-alikes, 25 of 30 squats
+    # (the pose model's squatting posture enters a squat; one shallow 70 % set is missed; see
+    # docs/activity.md); these bounds are those measurements, not goals.
     assert found >= 5
     assert false <= 2
-    assert 5 <= squat_reps <= expected_squats
+    assert 24 <= squat_reps <= expected_squats

@@ -192,7 +192,10 @@ class ActivityEngine:
             return out
         out += track.posture.update(instant, t)
         out += track.falls.update(f, lying, t)
-        out += track.reps.update(f, t)
+        # This frame's squatting (the held posture would miss the bottom of a quick squat), or a
+        # held seat-like posture (a shallow squat reads as sitting; one odd frame does not count).
+        held = track.posture.current in (Posture.SQUATTING, Posture.SITTING)
+        out += track.reps.update(f, t, squatting=instant is Posture.SQUATTING or held)
         out += track.gestures.update(f, t, static)
         out += track.inactivity.update(f, t)
         out += self._classify(track, f, t)

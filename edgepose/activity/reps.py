@@ -41,11 +41,15 @@ class Hysteresis:
     def _past_exit(self, v: float) -> bool:
         return v < self.exit if self.rising else v > self.exit
 
-    def update(self, value: float, gate: bool, t: int, veto: bool = False) -> tuple[int, float, float] | None:
+    def update(
+        self, value: float, gate: bool, t: int, veto: bool = False, entered: bool = False
+    ) -> tuple[int, float, float] | None:
         """Feed a value; (duration_ms, extreme, start value) when a repetition completes.
 
         `veto` cancels a repetition under way (it looked like another exercise); the counter
-        then waits for the rest position before it can enter again.
+        then waits for the rest position before it can enter again. `entered` says another
+        signal sees the exercise's low point (the counter enters as if the value had passed
+        `enter`); the rep still counts only when the value comes back past `exit`.
         """
         if math.isnan(value):
             return None
@@ -57,7 +61,7 @@ class Hysteresis:
                 self.left_rest_ms = t
                 self.start_value = value
                 self.armed = True
-            if gate and self.armed and not veto and self._past_enter(value):
+            if gate and self.armed and not veto and (entered or self._past_enter(value)):
                 self.inside = True
                 self.extreme = value
             return None
@@ -114,8 +118,15 @@ class RepCounter:
             "lunge": Hysteresis(c.lunge_enter_knee_deg, c.lunge_exit_knee_deg),
         }
 
-    def update(self, f: PoseFeatures, t: int) -> list[Emit]:
-        """Feed one frame; rep events for completed repetitions."""
+    def update(self, f: PoseFeatures, t: int, squatting: bool = False) -> list[Emit]:
+        """Feed one frame; rep events for completed repetitions.
+
+        `squatting`: this frame's posture (before hysteresis) is squatting. A squat then enters
+        even when the knee angle stays above its enter threshold, as it does for many real
+        people seen from the front in 2D; it counts when the knee straightens past the exit.
+        Squatting also overrides the lunge's split-stance test (a wide squat spreads the feet).
+        While a squat is under way, curls are cancelled (the arms bend during squats).
+        """
         if self.last_rep_ms is not None and t - self.last_rep_ms >= self.cfg.idle_reset_ms:
             self.counts.clear()
             self.last_rep_ms = None
@@ -127,8 +138,18 @@ class RepCounter:
         knees_straight = nanmin(a.knee_left, a.knee_right) >= 140.0
         out: list[Emit] = []
         knee = nanmean(a.knee_left, a.knee_right)
-        lunging = split >= c.lunge_min_stride
-        out += self._step("squat", knee, not horizontal and not lunging, t, "depth_deg", veto=lunging)
+        # Feet wide apart look like a lunge's split stance; a squatting posture says otherwise.
+        lunging = split >= c.lunge_min_stride and not squatting
+        out += self._step(
+            "squat",
+            knee,
+            not horizontal and not lunging,
+            t,
+            "depth_deg",
+            veto=lunging or horizontal,
+            entered=squatting,
+        )
+        in_squat = self._counters["squat"].inside
         elbow = nanmean(a.elbow_left, a.elbow_right)
         out += self._step("pushup", elbow, horizontal and knees_straight, t, "depth_deg")
         arms = nanmean(a.shoulder_left, a.shoulder_right)
@@ -142,7 +163,7 @@ class RepCounter:
             ("right", a.elbow_right, a.shoulder_right),
         ):
             gate = upright and shoulder_deg <= c.curl_upper_arm_max_deg
-            out += self._step(f"curl_{side}", elbow_deg, gate, t, "range_deg", side=side)
+            out += self._step(f"curl_{side}", elbow_deg, gate, t, "range_deg", side=side, veto=in_squat)
         lunge_knee = nanmax(a.knee_left, a.knee_right)
         out += self._step("lunge", lunge_knee, split >= c.lunge_min_stride and not horizontal, t, "depth_deg")
         return out
@@ -157,8 +178,9 @@ class RepCounter:
         *,
         side: str | None = None,
         veto: bool = False,
+        entered: bool = False,
     ) -> list[Emit]:
-        done = self._counters[key].update(value, gate, t, veto)
+        done = self._counters[key].update(value, gate, t, veto, entered)
         if done is None:
             return []
         duration, extreme, start = done

@@ -235,7 +235,7 @@ class ClassifierConfig(StrictModel):
 
 
 class PoseModelConfig(StrictModel):
-    """The bundled posture/gesture model (a k-NN over real people's 2D poses)."""
+    """The bundled posture/gesture model (a small neural network over real people's 2D poses)."""
 
     enabled: Bool = Field(
         True,

@@ -17,24 +17,15 @@ import numpy as np
 import numpy.typing as npt
 
 from edgepose.activity.features import PoseFeatures, compute_features
-from edgepose.activity.pose_model import (
-    LABEL_GESTURE,
-    LABEL_POSTURE,
-    MIN_COMPONENTS,
-    PoseModel,
-    pose_vectors,
-    train_pose_model,
-)
+from edgepose.activity.pose_model import LABEL_GESTURE, LABEL_POSTURE, LABELS, PoseModel, describe, mirrored
 from edgepose.skeleton import SkeletonKind
 from edgepose.types import FloatArray, PoseResult
 from tools.evaluation.body25 import to_pose
 from tools.evaluation.datasets import BodySamples
+from tools.evaluation.pose_training import train_network
 
 IntArray = npt.NDArray[np.intp]
-#: Training uses every STRIDE-th sample; K neighbours vote; FOLDS blocks per class, GAP samples
-#: each side of a test block kept out of training.
-STRIDE: Final = 2
-K: Final = 5
+#: FOLDS blocks per class, GAP samples each side of a test block kept out of training.
 FOLDS: Final = 5
 GAP: Final = 10
 
@@ -80,7 +71,9 @@ class ClassFeatures:
 
     label: str
     features: tuple[PoseFeatures, ...]
-    vectors: FloatArray  # N x 13 x 2 pose vectors (2D only), NaN where landmarks are missing
+    described: FloatArray  # N x NUM_FEATURES, the pose model's description (2D only)
+    described_mirrored: FloatArray  # the same, of the mirrored poses
+    usable: npt.NDArray[np.bool_]  # N, the model can describe the pose
 
 
 def features_of(samples: BodySamples, *, world: bool = False, coco17: bool = False) -> ClassFeatures:
@@ -90,8 +83,9 @@ def features_of(samples: BodySamples, *, world: bool = False, coco17: bool = Fal
     for k in samples.keypoints:
         pose = to_pose(k, world=world and not coco17, skeleton=skeleton)
         feats.append(compute_features(pose, 0, 640, 480))
-    vectors = np.stack([pose_vectors(f) for f in feats]).astype(np.float32)
-    return ClassFeatures(samples.label, tuple(feats), vectors)
+    points = np.stack([f.points_px for f in feats])
+    described, usable = describe(points)
+    return ClassFeatures(samples.label, tuple(feats), described, describe(mirrored(points))[0], usable)
 
 
 def block_folds(n: int, folds: int, gap: int) -> Iterator[tuple[IntArray, IntArray]]:
@@ -105,18 +99,16 @@ def block_folds(n: int, folds: int, gap: int) -> Iterator[tuple[IntArray, IntArr
         yield train, test
 
 
-def train_on(
-    data: Mapping[str, ClassFeatures], indices: Mapping[str, IntArray], stride: int = STRIDE, k: int = K
-) -> PoseModel:
-    """A pose model from the given samples of each class, every `stride`-th one (neighbours are alike)."""
-    labels: list[str] = []
-    vectors: list[FloatArray] = []
+def train_on(data: Mapping[str, ClassFeatures], indices: Mapping[str, IntArray]) -> PoseModel:
+    """A pose model from the given samples of each class (usable ones, plain and mirrored)."""
+    xs: list[FloatArray] = []
+    ys: list[IntArray] = []
     for c, cf in data.items():
-        for i in indices[c][::stride]:
-            if np.count_nonzero(~np.isnan(cf.vectors[i])) >= MIN_COMPONENTS:
-                labels.append(MODEL_LABEL[c])
-                vectors.append(cf.vectors[i])
-    return train_pose_model(labels, vectors, k)
+        chosen = indices[c][cf.usable[indices[c]]]
+        for described in (cf.described, cf.described_mirrored):
+            xs.append(described[chosen])
+            ys.append(np.full(len(chosen), LABELS.index(MODEL_LABEL[c]), dtype=np.intp))
+    return train_network(np.concatenate(xs), np.concatenate(ys))
 
 
 # --- Motions between real people's poses -------------------------------------------------------
