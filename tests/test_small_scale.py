@@ -51,7 +51,7 @@ def test_standing_person_drawn_at_the_asked_height(development: dict[str, datase
 
 
 def test_zero_noise_equals_the_clean_decisions(development: dict[str, datasets.BodySamples]) -> None:
-    cfg = ActivityConfig()
+    cfg = ActivityConfig.model_validate({})
     model = load_pose_model(bundled_models_dir() / MODEL_FILE)
     idx = {c: list(range(0, len(s), 40)) for c, s in development.items()}
     clean = ss.empty_decisions(development)
@@ -75,7 +75,7 @@ def test_zero_noise_falls_equal_the_clean_clips(development: dict[str, datasets.
     motions = rp.motions(development, 1)
     clean_found = clean_false = 0
     for m in motions:
-        engine = ActivityEngine(ActivityConfig(), id_prefix="eval")
+        engine = ActivityEngine(ActivityConfig.model_validate({}), id_prefix="eval")
         falls = sum(
             1
             for r in rp.motion_results(m, m.keys[-1][0] + 4.0)

@@ -131,7 +131,7 @@ def decide_samples(
     into: Decisions,
 ) -> None:
     """Decide posture and gesture of the chosen samples of each class at one level, counting into `into`."""
-    cfg = ActivityConfig()
+    cfg = ActivityConfig.model_validate({})
     for c, s in samples.items():
         for i in indices[c]:
             pose = with_noise(pose_at_height(s.keypoints[i], level.height_pct), level.error_pct / 100.0, rng)
@@ -180,7 +180,7 @@ def fall_counts(motions: Sequence[rp.Motion], level: Level, *, seeds: int = 1) -
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
         for m in motions:
-            engine = ActivityEngine(ActivityConfig(), id_prefix="eval")
+            engine = ActivityEngine(ActivityConfig.model_validate({}), id_prefix="eval")
             falls = 0
             for r in rp.motion_results(m, m.keys[-1][0] + 4.0):
                 error = level.error_pct / 100.0
