@@ -69,6 +69,22 @@ class MotionGate:
         small = cv2.resize(grey, (small_w, small_h), interpolation=cv2.INTER_AREA)
         return cv2.GaussianBlur(small, (3, 3), 0).astype(np.float32)
 
+    def follow(self, image: ImageArray, timestamp_ms: int) -> None:
+        """Only keep the background current (nobody to search for: no difference, no blobs)."""
+        grey = self._small_grey(image)
+        if (
+            self._background is None
+            or self._background.shape != grey.shape
+            or self._last_timestamp_ms is None
+        ):
+            self._background = grey
+        else:
+            dt_ms = max(1.0, float(timestamp_ms - self._last_timestamp_ms))
+            self._background += (1.0 - math.exp(-dt_ms / self.settings.background_time_ms)) * (
+                grey - self._background
+            )
+        self._last_timestamp_ms = timestamp_ms
+
     def update(self, image: ImageArray, timestamp_ms: int) -> MotionResult:
         """Compare an RGB frame with the background, then update the background."""
         s = self.settings
