@@ -217,3 +217,29 @@ def test_publisher_delivers_around_a_bad_row_and_a_damaged_file(
     assert sum("was damaged" in m for m in messages) == 1
     assert sum("cannot be delivered" in m for m in messages) == 1
     assert not [r for r in caplog.records if r.exc_info]  # no traceback
+
+
+def test_damage_while_running_rebuilds_and_goes_on(
+    spool_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A page goes bad under an open spool (an SD card mid-run): it rebuilds, nothing readable is lost."""
+    ids = _fill(spool_path, 400, payload_bytes=200)
+    with EventSpool(spool_path, max_events=1000) as spool:
+        assert _ids(spool) == ids
+        spool._db.execute(
+            "PRAGMA wal_checkpoint(TRUNCATE)"
+        )  # all rows in the main file, as after a quiet spell
+        db = sqlite3.connect(spool_path)
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.close()
+        _page(spool_path, pages // 2, b"\xff" * 64)
+        spool._db.execute("PRAGMA cache_size = 0")  # read the damaged page from disk, not from the cache
+        [seq] = spool.append([("live", "{}")])
+        spool.remove([e.seq for e in spool.after(0, 5)])  # delivery goes on after the rebuild
+        kept = _ids(spool)
+    assert kept[-1] == "live" and seq > 0
+    assert 250 < len(kept) < len(ids)  # the readable rows on both sides of the bad page survive
+    assert kept[:-1] == [i for i in ids if i in set(kept)]
+    [error] = _errors(caplog)
+    assert "was damaged" in error
+    assert len(_aside(spool_path.parent)) == 1

@@ -187,8 +187,8 @@ def load_classifier(
 class EmaSmoothing:
     """Exponential moving average of vote dictionaries over a window (MediaPipe's EMADictSmoothing)."""
 
-    window: int = 10
-    alpha: float = 0.2
+    window: int  # the defaults live in the config (ClassifierConfig), not here
+    alpha: float
     _history: deque[dict[str, int]] = field(default_factory=deque)
 
     def __call__(self, votes: dict[str, int]) -> dict[str, float]:
