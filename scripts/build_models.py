@@ -39,7 +39,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ log = logging.getLogger("build_models")
 
 
 VARIANTS = ("lite", "full", "heavy")
+UPPER_BODY = "upper_body"  # the legacy upper-body model and its own detector, calibrated on waist-up crops
 SEED = 20240611
 # Media used for calibration; everything else in media_dir() is held out for the accuracy test.
 CALIBRATION_SPECS = (("vtest.avi", 0, 397, 12), ("basketball1.png", 0, 1, 1), ("bus.jpg", 0, 1, 1))
@@ -78,7 +79,7 @@ GPTQ_SAMPLE_STRIDE = 3  # every 3rd calibration sample feeds the conv input Hess
 # GPTQ took the landmark models' own error from 2.5/1.3/2.5% to 2.0/1.1/1.7% (lite/full/heavy, %
 # of the person's size on held-out crops); on the detector it lost more marginal people than
 # nearest rounding did, so the detector keeps the quantizer's rounding.
-GPTQ_MODELS = ("pose_landmark_lite", "pose_landmark_full", "pose_landmark_heavy")
+GPTQ_MODELS = ("pose_landmark_lite", "pose_landmark_full", "pose_landmark_heavy", "pose_landmark_upper_body")
 # Per-channel equalization of the linear bottlenecks before rounding (tools.modelbuild.equalize):
 # 0.5 (half-way to equal channel spans) beat 0 and 1 on the detector (7 marginal people lost of 61,
 # against 9 and 7) and matched them on lite (1.56% against 1.61 and 1.61%).
@@ -276,6 +277,34 @@ def collect_calibration(media: Path) -> tuple[list[Any], list[Any]]:
     return crops + augment(still_crops, copies, SEED + 2), letterboxed
 
 
+def collect_upper_body_calibration(media: Path) -> tuple[list[Any], list[Any]]:
+    """The upper-body float pipeline's landmark crops and detector inputs on waist-up cut-outs of
+    the people in the calibration media (tools.modelbuild.waist_up)."""
+    from tools.modelbuild.waist_up import photo_windows, upper_body_inputs, waist_up_crops
+
+    crops: list[Any] = []
+    still_crops: list[Any] = []
+    letterboxed: list[Any] = []
+    for name, start, stop, step in CALIBRATION_SPECS:
+        sink = crops if name.endswith(".avi") else still_crops
+        frames = list(_frames(media / name, start, stop, step))
+        if name.endswith(".avi"):
+            frames += [tile for frame in frames for tile in _tiles(frame)]
+        cut_outs = waist_up_crops(frames)
+        if not name.endswith(".avi"):
+            cut_outs += [window for frame in frames for window in photo_windows(frame)]
+        upper_body_inputs(cut_outs, sink.append, letterboxed.append)
+        log.info(
+            "upper-body calibration: %s -> %d waist-up cut-outs, %d crops, %d detector inputs",
+            name,
+            len(cut_outs),
+            len(sink),
+            len(letterboxed),
+        )
+    copies = max(1, len(crops) // max(1, len(still_crops)) - 1)
+    return crops + augment(still_crops, copies, SEED + 2), letterboxed
+
+
 def _spread(items: list[Any]) -> list[Any]:
     """At most MAX_SAMPLES items, evenly spread over the list (deterministic)."""
     if len(items) <= MAX_SAMPLES:
@@ -328,18 +357,16 @@ def _io_description(data: bytes) -> dict[str, Any]:
     }
 
 
-def build_int8(variants: list[str], out_dir: Path, float_dir: Path, media: Path) -> dict[str, Any]:
-    """Quantize the detector and the landmark models; return the manifest entries written."""
+def _samples(
+    collect: Callable[[Path], tuple[list[Any], list[Any]]], media: Path, what: str
+) -> tuple[list[Any], list[Any]]:
+    """Collected crops and detector inputs, jittered, spread and scaled as the models take them."""
     import numpy as np
 
-    from tools.modelbuild import tflite_edit as te
-    from tools.modelbuild.equalize import equalize
-    from tools.modelbuild.weight_rounding import round_conv_weights
-
     t0 = time.monotonic()
-    crops, letterboxed = collect_calibration(media)
+    crops, letterboxed = collect(media)
     if not crops or not letterboxed:
-        raise SystemExit("build_models: the float pipeline found nobody in the calibration media")
+        raise SystemExit(f"build_models: the float {what}pipeline found nobody in the calibration media")
     crop_samples = [
         (c.astype(np.float32) / 255.0)[None] for c in _spread(augment(crops, AUGMENT_PER_CROP, SEED))
     ]
@@ -347,14 +374,33 @@ def build_int8(variants: list[str], out_dir: Path, float_dir: Path, media: Path)
         (d.astype(np.float32) / 127.5 - 1.0)[None] for d in _spread(augment(letterboxed, 1, SEED + 1))
     ]
     print(
-        f"build_models: calibration {len(crops)} crops -> {len(crop_samples)} samples, "
+        f"build_models: {what}calibration {len(crops)} crops -> {len(crop_samples)} samples, "
         f"{len(letterboxed)} detector inputs -> {len(det_samples)} samples ({time.monotonic() - t0:.0f}s)",
         file=sys.stderr,
     )
+    return crop_samples, det_samples
+
+
+def build_int8(variants: list[str], out_dir: Path, float_dir: Path, media: Path) -> dict[str, Any]:
+    """Quantize the detectors and the landmark models; return the manifest entries written."""
+    from tools.modelbuild import tflite_edit as te
+    from tools.modelbuild.equalize import equalize
+    from tools.modelbuild.weight_rounding import round_conv_weights
+
+    jobs: list[tuple[str, str, list[Any], bool]] = []
+    full_body = [v for v in variants if v != UPPER_BODY]
+    if full_body:
+        crop_samples, det_samples = _samples(collect_calibration, media, "")
+        jobs.append(("pose_detection", "pose_detection.tflite", det_samples, True))
+        jobs += [(f"pose_landmark_{v}", f"pose_landmark_{v}.tflite", crop_samples, True) for v in full_body]
+    if UPPER_BODY in variants:
+        # No full-integer build: no EdgeTPU path is planned for the legacy mode, and it would add
+        # about 4 MB to models/.
+        crop_samples, det_samples = _samples(collect_upper_body_calibration, media, "upper-body ")
+        jobs.append(("pose_detection_upper_body", "pose_detection_upper_body.tflite", det_samples, False))
+        jobs.append(("pose_landmark_upper_body", "pose_landmark_upper_body.tflite", crop_samples, False))
     entries: dict[str, Any] = {}
-    jobs = [("pose_detection", "pose_detection.tflite", det_samples)]
-    jobs += [(f"pose_landmark_{v}", f"pose_landmark_{v}.tflite", crop_samples) for v in variants]
-    for stem, float_name, samples in jobs:
+    for stem, float_name, samples, full_integer in jobs:
         folded, report = te.fold_weights((float_dir / float_name).read_bytes())
         t1 = time.monotonic()
         equalized, equalizing = equalize(folded, samples[::GPTQ_SAMPLE_STRIDE], strength=EQUALIZE_STRENGTH)
@@ -377,10 +423,10 @@ def build_int8(variants: list[str], out_dir: Path, float_dir: Path, media: Path)
         scoped, model = scoped_copy(rounded)
         tail = float_ops(model)
         input_name = te.tensor_name(model.subgraphs[0].tensors[int(model.subgraphs[0].inputs[0])])
-        for suffix, recipe in (
-            ("_int8", recipe_for(tail, True, model)),
-            ("_int8_full", recipe_for([], False)),
-        ):
+        builds = [("_int8", recipe_for(tail, True, model))]
+        if full_integer:
+            builds.append(("_int8_full", recipe_for([], False)))
+        for suffix, recipe in builds:
             t1 = time.monotonic()
             data = quantize(scoped, recipe, samples, input_name)
             masks = MASKS if stem.startswith("pose_landmark") and suffix == "_int8" else ""
@@ -461,7 +507,7 @@ def nomask_int8(out_dir: Path, manifest_int8: dict[str, Any]) -> dict[str, Any]:
     from tools.modelbuild.pruning import write_without_segmentation
 
     entries: dict[str, Any] = {}
-    for variant in VARIANTS:
+    for variant in (*VARIANTS, UPPER_BODY):
         source = out_dir / f"pose_landmark_{variant}_int8{MASKS}.tflite"
         if not source.is_file():
             continue
@@ -474,7 +520,7 @@ def nomask_int8(out_dir: Path, manifest_int8: dict[str, Any]) -> dict[str, Any]:
             "source": source.name,
             "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
             "kind": built_from.get("kind", "cpu-mixed"),
-            "pruned": PRUNED,
+            "pruned": PRUNED.replace("256x256", "128x128") if variant == UPPER_BODY else PRUNED,
             **_io_description(data),
         }
         print(f"build_models: wrote {target.name} ({len(data) / 1e6:.1f} MB)", file=sys.stderr)
@@ -493,8 +539,11 @@ def write_manifest(
     if float_nomask is not None:
         manifest["float_nomask"] = float_nomask
     manifest["v"] = 1
+    pinned_float = manifest.get("float", {})
     manifest["float"] = {
         s.name: {
+            **pinned_float.get(s.name, {}),  # keeps notes written by hand
+            **({"byte_range": list(s.byte_range)} if s.byte_range else {}),
             "registry": s.registry,
             "package": s.package,
             "version": s.version,
@@ -524,6 +573,14 @@ def write_manifest(
             "copies as vtest has crops; then at most "
             f"{MAX_SAMPLES} samples per model, evenly spread",
         },
+        "calibration_upper_body": {
+            "media": list(CALIBRATION_MEDIA),
+            "inputs": "waist-up cut-outs (above the head to just below the hips) of everyone the float "
+            "full-body pipeline finds in the calibration media, and 6 windows (half width, 60% height) "
+            "over the top of each photo; the float upper-body pipeline's own 256x256 ROI crops and "
+            "128x128 letterboxed detector inputs on them",
+            "augmentation": "as for the full-body models",
+        },
         "held_out": list(HELD_OUT_MEDIA),
         "license": "Apache-2.0, models by Google (MediaPipe); see models/LICENSE",
     }
@@ -534,7 +591,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--precision", choices=("float", "int8", "all", "nomask"), default="float")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="landmark variants for int8")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"landmark variants for int8 ({UPPER_BODY} too: built locally, not shipped, see docs/models.md)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "models", help="where int8 models go")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
@@ -558,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         from edgepose.paths import media_dir
 
         variants = [v for v in args.variants.split(",") if v]
-        unknown = set(variants) - set(VARIANTS)
+        unknown = set(variants) - {*VARIANTS, UPPER_BODY}
         if unknown:
             parser.error(f"unknown variants: {sorted(unknown)}")
         args.out.mkdir(parents=True, exist_ok=True)

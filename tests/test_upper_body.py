@@ -194,3 +194,35 @@ def test_upper_body_lands_near_mediapipe_full(crops: list[Path], reference_run: 
             assert error < 0.10, path.name
             compared += 1
     assert compared >= 3, f"only {compared} of {len(WAIST_UP_CROPS)} crops found by both"
+
+
+def test_folding_the_upper_body_models_keeps_their_outputs_and_names_their_operators() -> None:
+    """The 2021 models leave `builtin_code` 0 (ADD); the fold writes the real code there too (the
+    quantizer reads only that field), and the folded model computes the same outputs."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from edgepose.inference.models import ModelRole, model_path
+    from tools.modelbuild import tflite_edit as te
+
+    rng = np.random.default_rng(3)
+    for role in (ModelRole.LANDMARK, ModelRole.DETECTOR):
+        original = model_path(role, ModelVariant.UPPER_BODY, Precision.FLOAT).read_bytes()
+        old_codes = te.read_model(original).operatorCodes
+        assert any(int(c.builtinCode) == 0 < int(c.deprecatedBuiltinCode) for c in old_codes)
+        folded, _ = te.fold_weights(original)
+        codes = te.read_model(folded).operatorCodes
+        assert all(int(c.builtinCode) == int(c.deprecatedBuiltinCode) for c in codes)
+        assert "CONV_2D" in te.operator_names(te.read_model(folded))
+        image: np.ndarray | None = None
+        outputs = []
+        for data in (original, folded):
+            interpreter = Interpreter(model_content=data)
+            interpreter.allocate_tensors()
+            detail = interpreter.get_input_details()[0]
+            if image is None:
+                image = rng.random(tuple(detail["shape"]), dtype=np.float32)
+            interpreter.set_tensor(detail["index"], image)
+            interpreter.invoke()
+            outputs.append([interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()])
+        for a, b in zip(*outputs, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-5)

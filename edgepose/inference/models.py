@@ -124,7 +124,10 @@ def _note_no_nomask(path: Path) -> None:
 @functools.cache
 def _warn_float_upper_body() -> None:
     """Say once per process that the upper-body model runs in float."""
-    log.warning("no int8 upper-body models are bundled: using the float ones")
+    log.warning(
+        "no int8 upper-body models are bundled (the int8 build does not hold the int8 accuracy rule, "
+        "see docs/models.md): using the float ones"
+    )
 
 
 @functools.cache
@@ -162,8 +165,8 @@ def model_path(
     A landmark model without its segmentation head unless `masks`. Float models fetched at run
     time come whole: until scripts/build_models.py has written their `_nomask` copy, the whole one
     serves (same landmarks, slower). Raises ModelError saying how to get a file that is missing or
-    has the wrong digest. The upper-body models have no int8 build yet: asked for int8, they run
-    float (with a warning).
+    has the wrong digest. The upper-body models have no bundled int8 build (it does not hold the int8
+    accuracy rule): asked for int8, they run float (with a warning) unless one was built locally.
     """
     int8_file = bundled_models_dir() / model_filename(role, variant, precision, edgetpu, masks)
     if variant is ModelVariant.UPPER_BODY and precision is Precision.INT8 and not int8_file.is_file():

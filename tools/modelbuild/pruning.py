@@ -1,6 +1,7 @@
 """Drop landmark-model outputs nobody asked for, with the operators that only feed them.
 
-The BlazePose landmark models compute a 256x256 segmentation mask on every invocation; its decoder
+The BlazePose landmark models compute a 256x256 segmentation mask (the upper-body model a 128x128
+one, which the pipeline never reads) on every invocation; its decoder
 is a large share of the work. Without that output (and the operators only it needs) the model
 gives bit-identical landmarks, heatmap, presence and world landmarks in much less time.
 scripts/build_models.py writes these `_nomask` copies next to the full models; the runtime only
@@ -18,6 +19,7 @@ from tools.modelbuild.tflite_flatbuffer import builtin_code, read_model, write_m
 
 _CUSTOM = 32  # BuiltinOperator.CUSTOM: opaque ops (e.g. edgetpu-custom-op) are left alone
 SEGMENTATION_SHAPE = (1, 256, 256, 1)
+UPPER_BODY_SEGMENTATION_SHAPE = (1, 128, 128, 1)  # the legacy upper-body model's (never read)
 
 
 def prune_outputs(data: bytes, drop: Callable[[tuple[int, ...]], bool]) -> bytes | None:
@@ -51,7 +53,7 @@ def prune_outputs(data: bytes, drop: Callable[[tuple[int, ...]], bool]) -> bytes
 
 def without_segmentation(data: bytes) -> bytes | None:
     """A landmark model without its segmentation output; None if it has none to drop."""
-    return prune_outputs(data, lambda shape: shape == SEGMENTATION_SHAPE)
+    return prune_outputs(data, lambda shape: shape in (SEGMENTATION_SHAPE, UPPER_BODY_SEGMENTATION_SHAPE))
 
 
 def write_without_segmentation(source: Path, target: Path) -> bytes:

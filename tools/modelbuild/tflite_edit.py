@@ -239,6 +239,23 @@ def _drop_operator_codes(model: Any) -> None:
             op.opcodeIndex = remap[int(op.opcodeIndex)]
 
 
+_PLACEHOLDER_FOR_GREATER_OP_CODES = 127
+
+
+def _reconcile_operator_codes(model: Any) -> None:
+    """Write each operator code into `builtin_code` as well as the deprecated byte.
+
+    Models converted before the field existed (the 2021 upper-body models) leave `builtin_code` 0
+    (ADD) and keep the code in `deprecated_builtin_code`; the runtime takes the larger of the two,
+    ai-edge-quantizer reads `builtin_code` alone and quantized every conv bias to int8 (which the
+    runtime refuses). A no-op for models that set both.
+    """
+    for code in model.operatorCodes:
+        value = int(max(code.builtinCode, code.deprecatedBuiltinCode))
+        code.builtinCode = value
+        code.deprecatedBuiltinCode = min(value, _PLACEHOLDER_FOR_GREATER_OP_CODES)
+
+
 def tensor_name(tensor: Any) -> str:
     """A tensor's name as str."""
     name = tensor.name
@@ -278,6 +295,7 @@ def fold_weights(data: bytes) -> tuple[bytes, FoldReport]:
     ]
     compact(model)
     _drop_operator_codes(model)
+    _reconcile_operator_codes(model)
     add_signature(model)
     report = FoldReport(n_dq, n_ds, removed, len(model.subgraphs[0].operators))
     log.info(
