@@ -284,7 +284,9 @@ def decide(f: PoseFeatures, model: PoseModel | None, config: ActivityConfig) -> 
         nanmin(a.knee_left, a.knee_right) < config.posture.standing_knee_min_deg
         or nanmin(a.hip_left, a.hip_right) < config.posture.standing_hip_min_deg
     )
-    if posture in (Posture.SITTING, Posture.SQUATTING) and not (bent and p.probability >= SEAT_MIN_PROBABILITY):
+    if posture in (Posture.SITTING, Posture.SQUATTING) and not (
+        bent and p.probability >= SEAT_MIN_PROBABILITY
+    ):
         posture = rule_posture  # straight legs or an unsure model: a stride, not a seat
     gesture = p.gesture
     if rule_gesture == "both_hands_up" and p.label == "arm_raised":
