@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -176,6 +177,7 @@ def real_people_tables(figure: Path, people: int) -> None:
     splits = {c: list(rp.block_folds(len(cf.features), rp.FOLDS, rp.GAP)) for c, cf in data.items()}
     postures: dict[str, Counter[str]] = {c: Counter() for c in data}
     gestures: dict[str, Counter[str]] = {c: Counter() for c in data}
+    right_arm: dict[int, bool] = {}  # Stand_RightArmRaised sample -> read as right_arm_raised
     for k in range(rp.FOLDS):
         model = rp.train_on(data, {c: splits[c][k][0] for c in data})
         for c, cf in data.items():
@@ -183,6 +185,8 @@ def real_people_tables(figure: Path, people: int) -> None:
                 posture, gesture = decide(cf.features[i], model, cfg)
                 postures[c][posture.value] += 1
                 gestures[c][gesture or "none"] += 1
+                if c == "Stand_RightArmRaised":
+                    right_arm[int(i)] = gesture == "right_arm_raised"
     print(f"\n### Real people, block-wise {rp.FOLDS}-fold cross-validation (development part)\n")
     p_cols = ["standing", "sitting", "squatting", "lying", "unknown"]
     g_cols = ["left_arm_raised", "right_arm_raised", "t_pose", "both_hands_up", "none"]
@@ -214,6 +218,7 @@ def real_people_tables(figure: Path, people: int) -> None:
     false = sum(sum(gestures[c].values()) - gestures[c]["none"] for c in others)
     n = sum(sum(gestures[c].values()) for c in others)
     print(f"- false gestures on the {len(others)} other classes: {false}/{n} = {false / n:.2%}")
+    _front_stop_box(data, right_arm, gestures["Traffic_FrontStop"])
     _figure(figure, data=data, postures=postures, gestures=gestures, p_cols=p_cols, g_cols=g_cols)
     print(f"\nFigure: {figure.relative_to(REPO)}")
 
@@ -231,6 +236,39 @@ def real_people_tables(figure: Path, people: int) -> None:
         truth = "fall" if m.fall else (f"{m.squats} squats" if m.squats else "no fall")
         other = sum(v for k, v in reps.items() if k != "squat")
         print(f"| {m.name} | {truth} | {falls} | {reps['squat']} | {other} | {' > '.join(seq)} |")
+
+
+def _right_arm(features: object) -> tuple[float, float]:
+    """(right wrist above the right shoulder in torso lengths, right elbow angle) of one pose."""
+    import numpy as np
+
+    from edgepose.activity.features import PoseFeatures
+    from edgepose.skeleton import PoseLandmark as L
+
+    assert isinstance(features, PoseFeatures)
+    p = features.points_px
+    torso = float(np.linalg.norm(features.shoulder_center_px - features.hip_center_px))
+    return float(p[L.RIGHT_SHOULDER, 1] - p[L.RIGHT_WRIST, 1]) / torso, features.angles.elbow_right
+
+
+def _front_stop_box(data: dict[str, Any], right_arm: dict[int, bool], front_stop: Counter[str]) -> None:
+    """right_arm_raised outside Traffic_FrontStop's box (95th percentiles of its wrist height and elbow)."""
+    import numpy as np
+
+    stop = np.array([_right_arm(f) for f in data["Traffic_FrontStop"].features])
+    wrist_max, elbow_max = (float(v) for v in np.nanpercentile(stop, 95, axis=0))
+    raised = [_right_arm(f) for f in data["Stand_RightArmRaised"].features]
+    inside = {i for i, (w, e) in enumerate(raised) if w <= wrist_max and e <= elbow_max}
+    outside = [ok for i, ok in right_arm.items() if i not in inside]
+    false = sum(front_stop.values()) - front_stop["none"]
+    print(
+        f"- Traffic_FrontStop's box (wrist at most {wrist_max:.2f} torso lengths above the shoulder, elbow "
+        f"at most {elbow_max:.0f} degrees) holds {len(inside)} of {len(raised)} "
+        f"Stand_RightArmRaised samples; "
+        f"right_arm_raised outside it: {sum(outside)}/{len(outside)} = {sum(outside) / len(outside):.1%}; "
+        f"Traffic_FrontStop read as a gesture: {false}/{sum(front_stop.values())} = "
+        f"{false / sum(front_stop.values()):.1%}"
+    )
 
 
 def _figure(

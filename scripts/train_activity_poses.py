@@ -16,14 +16,16 @@ import numpy as np
 
 from edgepose.activity.pose_model import LABELS
 from tools.evaluation import datasets
-from tools.evaluation.pose_training import EPOCHS, HIDDEN
+from tools.evaluation.pose_training import AUGMENTED_COPIES, EPOCHS, HIDDEN, SEEDS
 from tools.evaluation.real_poses import MODEL_LABEL, features_of, train_on
 
 REPO = Path(__file__).resolve().parent.parent
 ABOUT = {
     "data": f"{datasets.PACKAGE} {datasets.VERSION} (PyPI), datasets/Body/*_body.json, "
-    f"first {datasets.DEVELOPMENT_FRACTION:.0%} of each class file, plain and mirrored",
-    "model": f"one hidden layer of {HIDDEN} ReLU units, softmax; Adam, {EPOCHS} epochs, seed 0",
+    f"first {datasets.DEVELOPMENT_FRACTION:.0%} of each class file, plain and mirrored, "
+    f"{AUGMENTED_COPIES} distorted copies per network",
+    "model": f"{SEEDS} networks of one hidden layer of {HIDDEN} ReLU units (seeds 0-{SEEDS - 1}), logits "
+    f"averaged: one layer of {SEEDS * HIDDEN} units; softmax; Adam, {EPOCHS} epochs",
     "license": "data: MIT, Copyright (c) 2020 Arthur FINDELAIR; see models/LICENSE",
     "labels": {
         label: sorted(c for c, m in MODEL_LABEL.items() if m == label) for label in set(MODEL_LABEL.values())

@@ -107,15 +107,17 @@ def test_posture_and_gestures_on_real_people_block_wise(
     for name in ("left_arm_raised", "t_pose", "both_hands_up"):
         assert gesture[name] >= 0.95, (name, gesture)
     assert false <= 0.02
-    # Below the 95 % goal (see docs/activity.md): floors a little under the measured 89.3 % and
-    # 88.1 %, so that a worse model fails; the goal itself is the xfail test below.
-    assert posture["sitting"] >= 0.87 and gesture["right_arm_raised"] >= 0.86, (posture, gesture)
-    # Traffic_FrontStop (a bent arm, hand just above the shoulder) is the pose a fifth of the
-    # right-arm samples show: measured 11.2 % of it read as a raised arm; no worse than that.
-    assert gesture["false_on_front_stop"] <= 0.12, gesture
+    # Below the 95 % goal (see docs/activity.md): floors a little under the measured 91.5 % and
+    # 89.5 %, so that a worse model fails; the goal itself is the xfail test below.
+    assert posture["sitting"] >= 0.90 and gesture["right_arm_raised"] >= 0.88, (posture, gesture)
+    # Traffic_FrontStop (upper arm out, forearm up, hand just above the shoulder) is the pose 8 %
+    # of the right-arm samples show: measured 4.7 % of it read as a raised arm; no worse than 6 %.
+    assert gesture["false_on_front_stop"] <= 0.06, gesture
 
 
-@pytest.mark.xfail(strict=True, reason="sitting 89% and right arm raised 88% on block-wise CV: goal not met")
+@pytest.mark.xfail(
+    strict=True, reason="sitting 91.5% and right arm raised 89.5% on block-wise CV: goal not met"
+)
 def test_sitting_and_right_arm_reach_the_goal(cv: tuple[dict[str, float], dict[str, float], float]) -> None:
     posture, gesture, _ = cv
     assert posture["sitting"] >= 0.95 and gesture["right_arm_raised"] >= 0.95
@@ -159,9 +161,9 @@ def test_falls_and_squats_between_real_poses(development: dict[str, datasets.Bod
                 1 for e in events if e.type is EventType.REP and e.attributes["exercise"] == "squat"
             )
             expected_squats += m.squats
-    # Measured: 5 of 6 falls, 2 false falls (lying down slowly) in 18 look-alikes, 25 of 30 squats
-    # (the pose model's squatting posture enters a squat; one shallow 70 % set is missed; see
-    # docs/activity.md); these bounds are those measurements, not goals.
+    # Measured: 5 of 6 falls, no false fall in 18 look-alikes (lying down slowly through a squat is
+    # no fall), 25 of 30 squats (the pose model's squatting posture enters a squat; one shallow
+    # 70 % set is missed; see docs/activity.md); these bounds are those measurements, not goals.
     assert found >= 5
-    assert false <= 2
+    assert false == 0
     assert 24 <= squat_reps <= expected_squats

@@ -186,12 +186,13 @@ class ActivityEngine:
         out = track.presence.seen(f, t)
         instant, static = self._posture_and_gesture(f)
         lying = is_lying(f, self.config.posture)
+        squatting = Posture.SQUATTING in (instant, track.posture.current)
         if not track.presence.confirmed:
             track.posture.update(instant, t)  # warm up without events
-            track.falls.update(f, lying, t)
+            track.falls.update(f, lying, t, squatting=squatting)
             return out
         out += track.posture.update(instant, t)
-        out += track.falls.update(f, lying, t)
+        out += track.falls.update(f, lying, t, squatting=squatting)
         # This frame's squatting (the held posture would miss the bottom of a quick squat), or a
         # held seat-like posture (a shallow squat reads as sitting; one odd frame does not count).
         held = track.posture.current in (Posture.SQUATTING, Posture.SITTING)

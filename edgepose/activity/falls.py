@@ -1,14 +1,17 @@
 """Fall rule: a fast transition from upright to lying, followed by staying down.
 
 A fall is reported when all of these hold (parameters in FallConfig):
-1. the torso was upright (posture rule's `upright_max_deg`) at most `max_transition_ms` before
-   the body first lies (torso and legs horizontal, see `posture.is_lying`);
+1. the body was upright (torso within the posture rule's `upright_max_deg`, feet under the hips,
+   not squatting) at most `max_transition_ms` before it first lies (torso and legs horizontal,
+   see `posture.is_lying`);
 2. on the way down the shoulders dropped at a peak speed of at least `min_drop_speed` torso
    lengths per second, measured over `speed_window_ms` (the torso length is the one last seen
    upright, so foreshortening while falling does not inflate the speed);
 3. the body then stays lying for `confirm_ms` (at least 80 % of the frames).
 Bending down and tying shoes keep the legs vertical (never lying); sitting down hard is fast but
-never lying; lying down slowly takes longer than `max_transition_ms` and drops slowly.
+never lying; lying down slowly takes longer than `max_transition_ms` and drops slowly, also when
+it goes through a squat (a squat keeps the torso up but is not upright: the time counts from the
+last frame on one's feet or on a chair).
 Confidence grows with the drop speed and with how quickly the body went down.
 """
 
@@ -71,13 +74,15 @@ class FallDetector:
             return math.nan
         return (yn - y0) * 1000.0 / (t - t0)
 
-    def update(self, f: PoseFeatures, lying: bool, t: int) -> list[Emit]:
-        """Feed one frame of the track."""
+    def update(self, f: PoseFeatures, lying: bool, t: int, *, squatting: bool = False) -> list[Emit]:
+        """Feed one frame of the track (`squatting`: the frame's or the held posture is a squat)."""
         # Upright means on one's feet or on a chair: torso up and the feet below the hips (not
-        # sitting on the floor with the legs out, from where lying back is no fall).
+        # sitting on the floor with the legs out, from where lying back is no fall), and not
+        # squatting (going from a squat to the floor is lying down, however fast the last part).
         upright = (
             f.torso_inclination_deg <= self.upright_max_deg
             and not lying
+            and not squatting
             and not f.leg_inclination_deg > UPRIGHT_LEG_MAX_DEG
         )
         if upright and not math.isnan(f.scale_px):

@@ -262,8 +262,9 @@ def decide(f: PoseFeatures, model: PoseModel | None, config: ActivityConfig) -> 
     lying (world landmarks turned by camera_tilt_deg) wins when `rules_for_lying`; the rule's
     both_hands_up (both wrists above the nose, elbows fairly straight) wins over a model's
     one-arm label, because the model learnt it from arms held straight up only. Sitting or
-    squatting needs a bent knee (below standing_knee_min_deg) and a confident model, else the
-    rule's posture stands (walkers mid-stride seen from above looked seated). The rule's posture
+    squatting needs a bent knee or hip (below standing_knee_min_deg / standing_hip_min_deg: legs
+    stretched out on the floor keep the knees straight) and a confident model, else the rule's
+    posture stands (walkers mid-stride seen from above looked seated). The rule's posture
     also stands when no knee angle is known and when the model says lunge (walkers mid-stride).
     """
     rule_posture = classify_posture(f, config.posture)
@@ -279,11 +280,14 @@ def decide(f: PoseFeatures, model: PoseModel | None, config: ActivityConfig) -> 
     a = f.angles
     if p.label == "lunge" or (math.isnan(a.knee_left) and math.isnan(a.knee_right)):
         posture = rule_posture  # a stride looks like Warrior II; no knee: the legs are not seen
-    if posture in (Posture.SITTING, Posture.SQUATTING) and not (
+    bent = (
         nanmin(a.knee_left, a.knee_right) < config.posture.standing_knee_min_deg
-        and p.probability >= SEAT_MIN_PROBABILITY
+        or nanmin(a.hip_left, a.hip_right) < config.posture.standing_hip_min_deg
+    )
+    if posture in (Posture.SITTING, Posture.SQUATTING) and not (
+        bent and p.probability >= SEAT_MIN_PROBABILITY
     ):
-        posture = rule_posture  # no bent knee or an unsure model: a stride, not a seat
+        posture = rule_posture  # straight legs or an unsure model: a stride, not a seat
     gesture = p.gesture
     if rule_gesture == "both_hands_up" and p.label == "arm_raised":
         gesture = rule_gesture

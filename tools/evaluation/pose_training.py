@@ -1,18 +1,22 @@
 """Training of the bundled pose model (edgepose.activity.pose_model) in numpy.
 
 A one-hidden-layer network (ReLU, softmax over the model labels), trained with Adam and a little
-weight decay on standardised features; every training pose is used plain and mirrored. Fixed
-seed: the same samples give the same model.
+weight decay on standardised features; every training pose is used plain and mirrored, and also
+in AUGMENTED_COPIES randomly distorted copies (turned, stretched, jittered: other people, other
+cameras). SEEDS networks trained from different seeds are merged into one wider network that
+averages their logits. Fixed seeds: the same samples give the same model.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from edgepose.activity.pose_model import LABELS, PoseModel
+from edgepose.skeleton import PoseLandmark as L
 from edgepose.types import FloatArray
 
 HIDDEN: Final = 32
@@ -20,15 +24,69 @@ EPOCHS: Final = 30
 BATCH: Final = 512
 LEARNING_RATE: Final = 0.01
 WEIGHT_DECAY: Final = 1e-4
+#: Distorted copies of every training pose, and networks (seeds) merged into the model.
+AUGMENTED_COPIES: Final = 2
+SEEDS: Final = 3
+#: Distortions about the hip centre: rotation (degrees, s.d.), horizontal and vertical stretch
+#: ranges (turning and camera height), joint jitter (torso lengths, s.d.).
+ROTATION_SD_DEG: Final = 8.0
+STRETCH_X: Final = (0.85, 1.15)
+STRETCH_Y: Final = (0.9, 1.1)
+JITTER_TORSO: Final = 0.02
+_HIPS: Final = [int(L.LEFT_HIP), int(L.RIGHT_HIP)]
+_SHOULDERS: Final = [int(L.LEFT_SHOULDER), int(L.RIGHT_SHOULDER)]
+
+
+def augment(points_px: FloatArray, rng: np.random.Generator) -> FloatArray:
+    """N x 33 x 2 image points (NaN where missing), each turned, stretched and jittered at random."""
+    n = len(points_px)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no hips: the pose stays NaN, unusable
+        hip = np.nanmean(points_px[:, _HIPS], axis=1)
+        torso = np.linalg.norm(np.nanmean(points_px[:, _SHOULDERS], axis=1) - hip, axis=1)
+    angle = np.deg2rad(rng.normal(0.0, ROTATION_SD_DEG, n))[:, None]
+    d = (points_px - hip[:, None, :]) * np.stack(
+        [rng.uniform(*STRETCH_X, n), rng.uniform(*STRETCH_Y, n)], axis=1
+    )[:, None, :]
+    turned = np.stack(
+        [
+            np.cos(angle) * d[..., 0] - np.sin(angle) * d[..., 1],
+            np.sin(angle) * d[..., 0] + np.cos(angle) * d[..., 1],
+        ],
+        axis=-1,
+    )
+    noise = rng.normal(0.0, 1.0, points_px.shape) * (JITTER_TORSO * torso)[:, None, None]
+    return np.asarray(turned + hip[:, None, :] + noise)
+
+
+def merge(models: list[PoseModel]) -> PoseModel:
+    """One network whose logits are the mean of the given networks' (same standardisation)."""
+    k = len(models)
+    return PoseModel(
+        models[0].mean,
+        models[0].scale,
+        np.concatenate([m.w1 for m in models], axis=1),
+        np.concatenate([m.b1 for m in models]),
+        np.asarray(np.concatenate([m.w2 for m in models], axis=0) / k, dtype=np.float32),
+        np.asarray(np.mean([m.b2 for m in models], axis=0), dtype=np.float32),
+    )
 
 
 def train_network(
-    x: FloatArray, labels: npt.NDArray[np.intp], *, hidden: int = HIDDEN, epochs: int = EPOCHS, seed: int = 0
+    x: FloatArray,
+    labels: npt.NDArray[np.intp],
+    *,
+    hidden: int = HIDDEN,
+    epochs: int = EPOCHS,
+    seed: int = 0,
+    standardise: tuple[FloatArray, FloatArray] | None = None,
 ) -> PoseModel:
-    """A model from described poses (N x NUM_FEATURES) and their label indices into LABELS."""
+    """A model from described poses (N x NUM_FEATURES) and their label indices into LABELS.
+
+    `standardise`: (mean, scale) of the features, by default those of `x`.
+    """
     rng = np.random.default_rng(seed)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0) + 1e-6
+    mean, scale = standardise or (x.mean(axis=0), x.std(axis=0) + 1e-6)
     z = (x.astype(np.float64) - mean) / scale
     n, d = z.shape
     k = len(LABELS)

@@ -22,7 +22,7 @@ from edgepose.skeleton import SkeletonKind
 from edgepose.types import FloatArray, PoseResult
 from tools.evaluation.body25 import to_pose
 from tools.evaluation.datasets import BodySamples
-from tools.evaluation.pose_training import train_network
+from tools.evaluation.pose_training import AUGMENTED_COPIES, SEEDS, augment, merge, train_network
 
 IntArray = npt.NDArray[np.intp]
 #: FOLDS blocks per class, GAP samples each side of a test block kept out of training.
@@ -100,15 +100,36 @@ def block_folds(n: int, folds: int, gap: int) -> Iterator[tuple[IntArray, IntArr
 
 
 def train_on(data: Mapping[str, ClassFeatures], indices: Mapping[str, IntArray]) -> PoseModel:
-    """A pose model from the given samples of each class (usable ones, plain and mirrored)."""
-    xs: list[FloatArray] = []
-    ys: list[IntArray] = []
+    """A pose model from the given samples of each class (usable ones, plain, mirrored, distorted).
+
+    SEEDS networks, each on its own distorted copies, merged into one (pose_training.merge).
+    """
+    plain_x: list[FloatArray] = []
+    plain_y: list[IntArray] = []
     for c, cf in data.items():
         chosen = indices[c][cf.usable[indices[c]]]
         for described in (cf.described, cf.described_mirrored):
-            xs.append(described[chosen])
-            ys.append(np.full(len(chosen), LABELS.index(MODEL_LABEL[c]), dtype=np.intp))
-    return train_network(np.concatenate(xs), np.concatenate(ys))
+            plain_x.append(described[chosen])
+            plain_y.append(np.full(len(chosen), LABELS.index(MODEL_LABEL[c]), dtype=np.intp))
+    x0 = np.concatenate(plain_x)
+    standardise = (x0.mean(axis=0), x0.std(axis=0) + 1e-6)
+    models = []
+    for seed in range(SEEDS):
+        rng = np.random.default_rng(1000 + seed)
+        xs, ys = [x0], [np.concatenate(plain_y)]
+        for c, cf in data.items():
+            points = np.stack([f.points_px for f in cf.features])[indices[c]]
+            label = LABELS.index(MODEL_LABEL[c])
+            for _ in range(AUGMENTED_COPIES):
+                distorted = augment(points, rng)
+                for view in (distorted, mirrored(distorted)):
+                    x, usable = describe(view)
+                    xs.append(x[usable])
+                    ys.append(np.full(int(usable.sum()), label, dtype=np.intp))
+        models.append(
+            train_network(np.concatenate(xs), np.concatenate(ys), seed=seed, standardise=standardise)
+        )
+    return merge(models)
 
 
 # --- Motions between real people's poses -------------------------------------------------------
