@@ -19,7 +19,7 @@ from edgepose.pose.body_spec import body_spec
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
 from edgepose.pose.movenet import MoveNetOptions, MoveNetPoseEstimator
 from edgepose.skeleton import SkeletonKind
-from edgepose.types import ImageArray, PoseResult, RunningMode
+from edgepose.types import FrameImage, ImageArray, PoseResult, RunningMode
 
 
 class PoseEstimator(Protocol):
@@ -29,8 +29,8 @@ class PoseEstimator(Protocol):
         """Poses in one image on its own."""
         ...
 
-    def detect_for_video(self, image_rgb: ImageArray, timestamp_ms: int) -> PoseResult:
-        """Poses in the next frame of a video (tracking)."""
+    def detect_for_video(self, image_rgb: FrameImage, timestamp_ms: int) -> PoseResult:
+        """Poses in the next frame of a video (tracking); a compressed frame is decoded as needed."""
         ...
 
     def close(self) -> None:
