@@ -19,6 +19,7 @@ from edgepose.sources.base import rotate_image
 from edgepose.types import ImageArray
 
 log = logging.getLogger(__name__)
+_failures = [0]  # frames that could not be decoded: the first is a warning, the rest debug lines
 
 _SOI = b"\xff\xd8"  # every JPEG starts with this marker
 _REDUCED_GREY: tuple[tuple[int, int], ...] = (
@@ -92,7 +93,7 @@ class JpegImage:
             bgr = cv2.imdecode(self._data, cv2.IMREAD_COLOR)
             image = None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         if image is None or image.ndim != 3:
-            log.warning("a %d-byte JPEG frame could not be decoded: using a black frame", self.nbytes)
+            _undecodable(self.nbytes)
             return np.zeros((self._height, self._width, 3), np.uint8)
         return rotate_image(np.ascontiguousarray(image, dtype=np.uint8), self._rotation)
 
@@ -108,6 +109,12 @@ class JpegImage:
         factor, flag = next((f, g) for f, g in _REDUCED_GREY if -(-self._width // f) >= wanted)
         grey = cv2.imdecode(self._data, flag)
         if grey is None or grey.ndim != 2:
-            log.warning("a %d-byte JPEG frame could not be decoded: using a black frame", self.nbytes)
+            _undecodable(self.nbytes)
             return np.zeros((-(-self._height // factor), -(-self._width // factor)), np.uint8)
         return rotate_image(np.asarray(grey, np.uint8), self._rotation)
+
+
+def _undecodable(nbytes: int) -> None:
+    _failures[0] += 1
+    level = logging.WARNING if _failures[0] == 1 else logging.DEBUG
+    log.log(level, "a %d-byte JPEG frame could not be decoded: using a black frame", nbytes)
