@@ -100,9 +100,9 @@ class MotionGate:
             self._last_timestamp_ms = timestamp_ms
             return MotionResult(False, (), 0.0, self._noise_sigma, s.threshold)
         diff = grey - self._background
-        diff -= float(np.median(diff))
+        diff -= _median(diff)
         magnitude = np.abs(diff)
-        sigma = _MAD_TO_SIGMA * float(np.median(magnitude))
+        sigma = _MAD_TO_SIGMA * _median(magnitude)
         last_ms = timestamp_ms if self._last_timestamp_ms is None else self._last_timestamp_ms
         dt_ms = max(1.0, float(timestamp_ms - last_ms))
         self._last_timestamp_ms = timestamp_ms
@@ -119,11 +119,19 @@ class MotionGate:
         if s.dilate_px > 0:
             mask = np.asarray(cv2.dilate(mask, _KERNEL, iterations=s.dilate_px), np.uint8)
         changed_fraction = float(np.count_nonzero(above)) / above.size
-        regions = _blobs(mask, s.min_area)
+        # Most frames of a still room keep no pixel after the opening: no blobs to look for.
+        regions = _blobs(mask, s.min_area) if mask.any() else ()
         # Where the scene changed, the background follows the same way: a person who stops is
         # absorbed after a few time constants (the tracker follows them then, not the gate).
         self._background += alpha * (grey - self._background)
         return MotionResult(bool(regions), regions, changed_fraction, self._noise_sigma, threshold)
+
+
+def _median(values: FloatArray) -> float:
+    """The upper median (one partition: a tenth of np.median's time, which selects two middles)."""
+    flat = values.ravel()
+    middle = flat.size // 2
+    return float(np.partition(flat, middle)[middle])
 
 
 def _blobs(mask: ImageArray, min_area: float) -> tuple[BBox, ...]:
