@@ -57,8 +57,8 @@ class Pipeline:
     accelerator_name: str
 
     def detect(self, frame: Frame) -> PoseResult:
-        """Poses of one video frame."""
-        return self.landmarker.detect_for_video(frame.image, frame.timestamp_ms)
+        """Poses of one video frame (a compressed one is decoded only as far as the models need)."""
+        return self.landmarker.detect_for_video(frame.pixels, frame.timestamp_ms)
 
     def reset(self) -> None:
         """Forget the tracks (a new source: its timestamps start again)."""

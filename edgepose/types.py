@@ -11,6 +11,7 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -49,28 +50,76 @@ class Precision(enum.StrEnum):
     FLOAT = "float"
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One RGB image from a source, with the media's own timestamp.
+class DeferredImage(Protocol):
+    """A frame still compressed (a JPEG), decoded only as far as a stage needs it.
 
-    `recorded` carries the poses of a replayed recording (`replay:` source); the service uses them
-    instead of running the models, and `image` is then a blank canvas of the recorded size.
+    An empty room needs only the motion gate's small grey image, which a JPEG gives at 1/2 to 1/8
+    scale for a fraction of a full decode; the full RGB frame is decoded (once) when a model runs.
     """
 
-    image: ImageArray  # H x W x 3, RGB, uint8
+    @property
+    def width(self) -> int:
+        """Width in pixels of the decoded (and rotated) frame."""
+        ...
+
+    @property
+    def height(self) -> int:
+        """Height in pixels of the decoded (and rotated) frame."""
+        ...
+
+    def rgb(self) -> ImageArray:
+        """The full frame, H x W x 3 RGB uint8 (decoded on the first call, then kept)."""
+        ...
+
+    def grey(self, min_width_px: int) -> ImageArray:
+        """The frame in grey, at least `min_width_px` wide (or full width), reduced the cheap way."""
+        ...
+
+
+FrameImage = ImageArray | DeferredImage
+
+
+def image_size(image: FrameImage) -> tuple[int, int]:
+    """(width, height) in pixels, without decoding a deferred image."""
+    if isinstance(image, np.ndarray):
+        return int(image.shape[1]), int(image.shape[0])
+    return image.width, image.height
+
+
+def as_rgb(image: FrameImage) -> ImageArray:
+    """The RGB array (a deferred image is decoded now, once)."""
+    return image if isinstance(image, np.ndarray) else image.rgb()
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One image from a source, with the media's own timestamp.
+
+    `pixels` is the RGB array, or a compressed frame decoded when first needed (`image` decodes
+    it; the pose pipeline takes `pixels` and decodes only what it uses). `recorded` carries the
+    poses of a replayed recording (`replay:` source); the service uses them instead of running the
+    models, and `image` is then a blank canvas of the recorded size.
+    """
+
+    pixels: FrameImage  # an H x W x 3 RGB uint8 array, or a DeferredImage
     timestamp_ms: int
     index: int
     recorded: PoseResult | None = None
 
     @property
+    def image(self) -> ImageArray:
+        """The RGB frame, H x W x 3 uint8 (decoded now if it was still compressed)."""
+        return as_rgb(self.pixels)
+
+    @property
     def width(self) -> int:
         """Width in pixels."""
-        return int(self.image.shape[1])
+        return image_size(self.pixels)[0]
 
     @property
     def height(self) -> int:
         """Height in pixels."""
-        return int(self.image.shape[0])
+        return image_size(self.pixels)[1]
 
 
 @dataclass(frozen=True, slots=True)

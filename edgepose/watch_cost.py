@@ -180,7 +180,7 @@ class MeteredSource:
         self.reads += 1
         if not self._retime:
             return frame
-        return Frame(frame.image, round(frame.index * 1000.0 / self._rate_fps), frame.index)
+        return Frame(frame.pixels, round(frame.index * 1000.0 / self._rate_fps), frame.index)
 
     def close(self) -> None:
         """Close the wrapped source."""
@@ -323,7 +323,7 @@ def _play(
                 break
             continue
         thread_start = time.thread_time()
-        result = estimator.detect_for_video(item.image, item.timestamp_ms)
+        result = estimator.detect_for_video(item.pixels, item.timestamp_ms)
         events, _state = activity.update(result)
         thread_cpu_s = time.thread_time() - thread_start
         if origin is None:  # the warm-up frame: the figures start once it is done

@@ -340,7 +340,9 @@ class _WedgingSource:
             self.release.wait()  # wedged in the driver
             raise SourceError("woke up")
         time.sleep(0.02)
-        return Frame(image=np.zeros((8, 8, 3), np.uint8), timestamp_ms=self.read_count, index=self.read_count)
+        return Frame(
+            pixels=np.zeros((8, 8, 3), np.uint8), timestamp_ms=self.read_count, index=self.read_count
+        )
 
     def close(self) -> None:
         self.closed = True

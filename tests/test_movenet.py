@@ -31,6 +31,7 @@ from edgepose.pose.movenet import (
     torso_visible,
 )
 from edgepose.skeleton import CocoKeypoint, SkeletonKind
+from edgepose.sources.jpeg import JpegImage
 from tests.plugins.accelerators import FakeCoral
 
 K = CocoKeypoint
@@ -260,10 +261,17 @@ def test_family_from_config(tflite_builder: ModuleType, tmp_path: Path, media: P
     config = ModelConfig(
         family=ModelFamily.MOVENET, movenet=MoveNetConfig(model_path=model, min_pose_score=0.1)
     )
+    cv2.setNumThreads(2)
     with build_estimator(config, cpu) as est:
+        assert cv2.getNumThreads() == 1  # the daemon's OpenCV calls run on the calling thread
         assert isinstance(est, MoveNetPoseEstimator) and est.input_size == 256
-        [pose] = est.detect_for_video(_rgb(media / "zidane.jpg"), 0).poses
+        image = _rgb(media / "zidane.jpg")
+        [pose] = est.detect_for_video(image, 0).poses
         assert pose.skeleton is SkeletonKind.COCO_17
+        # A compressed frame (MJPEG sources) is decoded for the model, which runs on every frame.
+        data = np.asarray(cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])[1])
+        compressed = JpegImage(data, image.shape[1], image.shape[0])
+        assert len(est.detect_for_video(compressed, 33).poses) == 1 and compressed.decoded
     with pytest.raises(ValidationError, match=r"needs \[model.movenet\] model_path"):
         ModelConfig(family=ModelFamily.MOVENET)
     with pytest.raises(ConfigError, match=r"\[model.movenet\] model_path is required"):

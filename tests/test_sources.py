@@ -73,7 +73,11 @@ def test_file_source_delivers_every_frame_rgb_with_media_timestamps(media: Path)
         while (frame := source.read()) is not None:
             frames.append((frame.index, frame.timestamp_ms, frame.image.shape))
             if frame.index == 0:
-                np.testing.assert_array_equal(frame.image, first_bgr[:, :, ::-1])
+                # RGB order; libjpeg (MJPEG frames are decoded on demand) and FFmpeg upsample the
+                # chroma differently, so single pixels at colour edges differ by up to ~15 levels.
+                diff = np.abs(frame.image.astype(np.int16) - first_bgr[:, :, ::-1].astype(np.int16))
+                assert float(diff.mean()) < 1.5
+                assert int(diff.max()) <= 32
     assert len(frames) == PAN_FRAMES
     assert [f[0] for f in frames] == list(range(PAN_FRAMES))
     assert [f[1] for f in frames] == [round(i * 1000 / 30) for i in range(PAN_FRAMES)]

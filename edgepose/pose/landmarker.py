@@ -12,12 +12,9 @@ Timings in each PoseResult: `detector_ms` and `landmark_ms` are the models' invo
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -41,6 +38,7 @@ from edgepose.pose.model_io import InterpreterLike, NonFiniteGuard
 from edgepose.pose.roi import object_scale_px, roi_from_keypoints
 from edgepose.pose.search import PersonSearch
 from edgepose.pose.smoothing import smooth_segmentation
+from edgepose.pose.stage_clock import StageTimer
 from edgepose.pose.tracker import (
     DUPLICATE_MIN_IOU,
     Track,
@@ -50,7 +48,17 @@ from edgepose.pose.tracker import (
     roi_box,
     select_newcomers,
 )
-from edgepose.types import GateDecision, ImageArray, Pose, PoseResult, RunningMode, StageTimings
+from edgepose.types import (
+    FrameImage,
+    GateDecision,
+    ImageArray,
+    Pose,
+    PoseResult,
+    RunningMode,
+    StageTimings,
+    as_rgb,
+    image_size,
+)
 
 __all__ = [
     "DEFAULT_PRECISION",
@@ -65,25 +73,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class _Clock:
-    """Accumulates wall time per stage for StageTimings (measurement only, never used in logic)."""
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-        self.ms: dict[str, float] = {"pre": 0.0, "detector": 0.0, "landmark": 0.0, "post": 0.0}
-
-    @contextlib.contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.ms[name] += (time.perf_counter() - t0) * 1000.0
-
-    def total_ms(self) -> float:
-        return (time.perf_counter() - self.start) * 1000.0
 
 
 class PoseLandmarker:
@@ -151,8 +140,11 @@ class PoseLandmarker:
         self._require(RunningMode.IMAGE)
         return self._process(image, 0, tracking=False)
 
-    def detect_for_video(self, image: ImageArray, timestamp_ms: int) -> PoseResult:
-        """Poses in the next video frame (VIDEO mode); timestamps must increase."""
+    def detect_for_video(self, image: FrameImage, timestamp_ms: int) -> PoseResult:
+        """Poses in the next video frame (VIDEO mode); timestamps must increase.
+
+        A compressed frame (`DeferredImage`) is decoded in full only when a model runs on it.
+        """
         self._require(RunningMode.VIDEO)
         self._check_timestamp(timestamp_ms)
         return self._process(image, timestamp_ms, tracking=True)
@@ -215,16 +207,18 @@ class PoseLandmarker:
         return wanted and self._frames_since_detection >= self.options.detector_interval_frames
 
     def _detect_new_tracks(
-        self, image: ImageArray, timestamp_ms: int, tracking: bool, clock: _Clock
+        self, image: FrameImage, timestamp_ms: int, tracking: bool, clock: StageTimer
     ) -> tuple[int, GateDecision]:
-        height, width = image.shape[:2]
+        width, height = image_size(image)
         tracked = [roi_box(t.roi, width, height) for t in self._tracks]
         with clock.stage("pre"):
             wanted = self._wants_people(tracking)
             regions, decision = self.search.choose(image, timestamp_ms, tracked, wanted, tracking)
         if not regions:
             return 0, decision
-        found = self.search.find(self.detector, image, regions, clock, self.options.detector_input_hook)
+        with clock.stage("pre"):
+            rgb = as_rgb(image)
+        found = self.search.find(self.detector, rgb, regions, clock, self.options.detector_input_hook)
         self._frames_since_detection = 0
         self.detector_runs += len(regions)
         with clock.stage("post"):
@@ -244,16 +238,21 @@ class PoseLandmarker:
                 self._tracks.append(Track(0, rois[index], score=detections[index].score))
         return len(regions), decision
 
-    def _process(self, image: ImageArray, timestamp_ms: int, tracking: bool) -> PoseResult:
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+    def _process(self, image: FrameImage, timestamp_ms: int, tracking: bool) -> PoseResult:
+        clock = StageTimer()
+        if not isinstance(image, np.ndarray) and (self._tracks or not tracking):
+            with clock.stage("pre"):  # the landmark model runs: decode once, the gate greys that
+                image = as_rgb(image)
+        if isinstance(image, np.ndarray) and (image.shape[2:] != (3,) or image.dtype != np.uint8):
             raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {image.shape} {image.dtype}")
-        clock = _Clock()
-        height, width = image.shape[:2]
+        width, height = image_size(image)
         if not tracking:
             self._tracks = []
             self._ids = TrackIds()
         self._frames_since_detection += 1
         runs, decision = self._detect_new_tracks(image, timestamp_ms, tracking, clock)
+        # Decoded already if a model ran (the decode is kept); nothing decoded if nobody is there.
+        rgb = as_rgb(image) if self._tracks else None
         outputs: list[tuple[Track, RoiLandmarks]] = []
         held: list[Track] = []
         model = self.landmark_model
@@ -262,8 +261,9 @@ class PoseLandmarker:
             spare = self.spec.spare_candidates > 0 and track.track_id == 0
             if spare and confirmed >= self._newcomer_slots:
                 continue  # enough people found: the remaining candidates are not run
+            assert rgb is not None
             with clock.stage("pre"):
-                model.preprocess(image, track.roi)
+                model.preprocess(rgb, track.roi)
             if self.options.landmark_input_hook is not None:
                 self.options.landmark_input_hook(model.crop, track.roi)
             with clock.stage("landmark"):

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from edgepose.errors import ModelError
 from edgepose.pose.model_io import NonFiniteGuard
 from edgepose.skeleton import CocoKeypoint, SkeletonKind
-from edgepose.types import FloatArray, ImageArray, Pose, PoseResult, Rect, StageTimings
+from edgepose.types import FloatArray, FrameImage, ImageArray, Pose, PoseResult, Rect, StageTimings, as_rgb
 
 MIN_CROP_KEYPOINT_SCORE = 0.2
 TORSO_EXPANSION_RATIO = 1.9
@@ -281,8 +281,9 @@ class MoveNetPoseEstimator:
         self._tracking = False
         return self._result(image_rgb, 0, keypoints, crop, timings)
 
-    def detect_for_video(self, image_rgb: ImageArray, timestamp_ms: int) -> PoseResult:
+    def detect_for_video(self, image: FrameImage, timestamp_ms: int) -> PoseResult:
         """The next video frame: uses the crop carried from the previous frame, then updates it."""
+        image_rgb = as_rgb(image)  # the model runs on every frame
         h, w = image_rgb.shape[:2]
         crop = self._crop or init_crop_region(h, w)
         keypoints, timings = self._infer(image_rgb, crop)

@@ -24,7 +24,7 @@ import numpy as np
 
 from edgepose.pose.detector import PoseDetector, Square, box_iou, full_frame_square
 from edgepose.pose.motion import MotionGate, MotionResult, MotionSettings
-from edgepose.types import BBox, Detection, GateDecision, ImageArray
+from edgepose.types import BBox, Detection, FrameImage, GateDecision, ImageArray, image_size
 
 MERGE_IOU = 0.3  # boxes of one person seen from two regions overlap more than this
 BLOB_FILL = 0.6  # a moving blob's long side fills this share of the zoomed region
@@ -260,9 +260,9 @@ class PersonSearch:
             self._next_sweep = 1
         return self._take_sweep(1, width, height)[0]
 
-    def plan(self, image: ImageArray, timestamp_ms: int, tracked: Sequence[BBox], wanted: bool) -> SearchPlan:
+    def plan(self, image: FrameImage, timestamp_ms: int, tracked: Sequence[BBox], wanted: bool) -> SearchPlan:
         """The regions to search in this frame (the gate sees every frame, wanted or not)."""
-        height, width = image.shape[:2]
+        width, height = image_size(image)
         s = self.settings
         budget = s.detector_budget
         sweep = self.sweep(width, height)
@@ -300,14 +300,14 @@ class PersonSearch:
         return SearchPlan(decision, tuple(regions), motion)
 
     def choose(
-        self, image: ImageArray, timestamp_ms: int, tracked: Sequence[BBox], wanted: bool, tracking: bool
+        self, image: FrameImage, timestamp_ms: int, tracked: Sequence[BBox], wanted: bool, tracking: bool
     ) -> tuple[tuple[Region, ...], GateDecision]:
         """This frame's regions and why, counted; one image (not tracking) gets every region."""
         if tracking:
             plan = self.plan(image, timestamp_ms, tracked, wanted)
             regions, decision = plan.regions, plan.decision
         else:
-            height, width = image.shape[:2]
+            width, height = image_size(image)
             regions, decision = self.sweep(width, height), GateDecision.UNGATED
         self.count(decision)
         return regions, decision

@@ -1,4 +1,8 @@
-"""OpenCV backend: video files, V4L2/USB cameras and network streams (RTSP/HTTP through FFmpeg)."""
+"""OpenCV backend: video files, V4L2/USB cameras and network streams (RTSP/HTTP through FFmpeg).
+
+MJPEG files are read undecoded: each frame goes out as a `JpegImage`, which the pose pipeline
+decodes only as far as it needs (a small grey image for the motion gate while the room is empty).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,12 @@ import numpy as np
 
 from edgepose.sources.base import SourceBase, SourceError, SourceSettings, StrictlyIncreasing, rotate_image
 from edgepose.sources.uri import SourceKind, SourceUri
-from edgepose.types import Frame, ImageArray
+from edgepose.types import Frame, FrameImage, ImageArray
 
 log = logging.getLogger(__name__)
 
 _MAX_SANE_FPS = 1000.0
+_MJPEG = (b"MJPG", b"mjpg", b"AVRn", b"MJPA", b"jpeg")  # FourCCs of motion-JPEG video
 
 
 class OpenCVSource(SourceBase):
@@ -33,6 +38,7 @@ class OpenCVSource(SourceBase):
         self._loop_base = 0  # frames of the file's earlier passes (loop = true)
         self._index = 0
         self._declared_frames = 0  # what the file's container says it holds (0: unknown)
+        self._jpeg_size: tuple[int, int] | None = None  # (w, h) while frames are read undecoded
         self._monotonic = StrictlyIncreasing()
 
     @property
@@ -50,6 +56,7 @@ class OpenCVSource(SourceBase):
         import cv2
 
         self.close()
+        self._jpeg_size = None
         kind = self._uri.kind
         if kind is SourceKind.FILE:
             path = Path(self._uri.location)
@@ -80,6 +87,7 @@ class OpenCVSource(SourceBase):
             media_fps = float(cap.get(cv2.CAP_PROP_FPS))
             self._fps = media_fps if 0.0 < media_fps < _MAX_SANE_FPS else self._settings.fps
             self._declared_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+            self._jpeg_size = _undecoded_jpeg(cap, Path(self._uri.location))
         self._cap = cap
         self._pass_index = 0
         log.info("opened %s (%.1f fps)", self._uri.text, self._fps)
@@ -88,7 +96,7 @@ class OpenCVSource(SourceBase):
         """The next RGB frame; None at the end of a file (unless looping); SourceError on failure."""
         if self._cap is None:
             raise SourceError(f"{self._uri.text}: not open")
-        ok, bgr = self._cap.read()
+        ok, data = self._cap.read()
         if not ok and self._uri.kind is SourceKind.FILE and 0 < self._pass_index < self._declared_frames:
             # A damaged or truncated file ends early, silently in OpenCV: say so once per pass.
             log.warning(
@@ -101,19 +109,25 @@ class OpenCVSource(SourceBase):
         if not ok and self._uri.kind is SourceKind.FILE and self._settings.loop and self._pass_index > 0:
             self._loop_base += self._pass_index
             self.open()
-            ok, bgr = self._cap.read()
-        if not ok or bgr is None:
+            ok, data = self._cap.read()
+        if not ok or data is None:
             if self._uri.kind is SourceKind.FILE:
                 return None
             raise SourceError(f"{self._uri.text}: no frame (device or stream lost)")
-        image = self._to_rgb(bgr)
+        image: FrameImage
+        if self._jpeg_size is not None:
+            from edgepose.sources.jpeg import JpegImage
+
+            image = JpegImage(data, *self._jpeg_size, rotation_deg=self._settings.rotation)
+        else:
+            image = self._to_rgb(data)
         if self._uri.kind is SourceKind.FILE:
             # The media's own clock: the same file gives the same timestamps on every run.
             timestamp_ms = round((self._loop_base + self._pass_index) * 1000.0 / self._fps)
         else:
             timestamp_ms = self._monotonic(time.monotonic_ns() // 1_000_000)
         self._pass_index += 1
-        frame = Frame(image=image, timestamp_ms=timestamp_ms, index=self._index)
+        frame = Frame(pixels=image, timestamp_ms=timestamp_ms, index=self._index)
         self._index += 1
         return frame
 
@@ -128,3 +142,36 @@ class OpenCVSource(SourceBase):
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+
+def _undecoded_jpeg(cap: Any, path: Path) -> tuple[int, int] | None:
+    """Switch an MJPEG file's capture to handing over its JPEG packets; their (w, h), or None.
+
+    Only when a probe (its own capture of the same file) shows that the packets are JPEGs that
+    decode to the container's size; otherwise (another codec, an OpenCV without raw mode, packets
+    without their Huffman tables) frames are decoded by FFmpeg as before.
+    """
+    import cv2
+
+    from edgepose.sources.jpeg import is_jpeg
+
+    fourcc = (int(cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF).to_bytes(4, "little")
+    width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    if fourcc not in _MJPEG or width <= 0 or height <= 0:
+        return None
+    probe = cv2.VideoCapture(str(path))
+    try:
+        if not probe.set(cv2.CAP_PROP_FORMAT, -1):
+            return None
+        ok, packet = probe.read()
+        if not ok or not is_jpeg(packet):
+            return None
+        grey = cv2.imdecode(packet.reshape(-1), cv2.IMREAD_REDUCED_GRAYSCALE_8)
+        if grey is None or grey.shape != (-(-height // 8), -(-width // 8)):
+            return None
+    finally:
+        probe.release()
+    if not cap.set(cv2.CAP_PROP_FORMAT, -1):
+        return None
+    log.debug("%s: MJPEG, frames decoded on demand", path.name)
+    return width, height

@@ -135,7 +135,7 @@ class Picamera2Source(SourceBase):
             import time
 
             sensor_ns = time.monotonic_ns()
-        frame = Frame(image=image, timestamp_ms=self._monotonic(sensor_ns // _NS_PER_MS), index=self._index)
+        frame = Frame(pixels=image, timestamp_ms=self._monotonic(sensor_ns // _NS_PER_MS), index=self._index)
         self._index += 1
         return frame
 

@@ -128,7 +128,7 @@ class ReplaySource(SourceBase):
             poses=result.poses,
         )
         frame = Frame(
-            image=blank_image(result.width, result.height),
+            pixels=blank_image(result.width, result.height),
             timestamp_ms=timestamp_ms,
             index=self._index,
             recorded=recorded,
