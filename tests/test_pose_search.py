@@ -12,7 +12,7 @@ import pytest
 
 from edgepose.pose.detector import Square
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
-from edgepose.pose.motion import MotionGate
+from edgepose.pose.motion import MotionGate, MotionSettings
 from edgepose.pose.search import (
     PersonSearch,
     Region,
@@ -84,6 +84,33 @@ def test_the_gate_ignores_noise_and_light_drift_and_fires_on_a_person(
     box = result.regions[0].scale(640, 480)
     hips = reference[23:25].mean(axis=0)
     assert box.xmin <= hips[0] <= box.xmax and box.ymin <= hips[1] <= box.ymax
+
+
+def test_following_samples_a_frame_per_interval_and_keeps_the_background_current(
+    scene: ImageArray, person: Cutout
+) -> None:
+    rng = np.random.default_rng(4)
+    sparse, every = MotionGate(), MotionGate(MotionSettings(follow_interval_ms=0.0))
+    for i in range(30):
+        frame = noisy(scene, rng)
+        sparse.update(frame, i * FRAME_MS)
+        every.update(frame, i * FRAME_MS)
+    # Someone is tracked for 6 s (3 time constants): the gates only follow the background.
+    image, _ = paste(scene, person, 0.15, 400.0, 430.0)
+    samples = 0
+    for i in range(30, 120):
+        frame = noisy(image, rng)
+        before = sparse.background.copy()
+        sparse.follow(frame, i * FRAME_MS)
+        every.follow(frame, i * FRAME_MS)
+        samples += not np.array_equal(before, sparse.background)
+    frames_apart = -(-sparse.settings.follow_interval_ms // FRAME_MS)  # 400 ms: every 7th frame
+    assert samples in (90 // frames_apart, 90 // frames_apart + 1)
+    assert float(np.abs(sparse.background - every.background).mean()) < 0.5
+    # Once tracking ends both compare as usual: the person standing there is no longer news.
+    frame = noisy(image, rng)
+    assert not sparse.update(frame, 120 * FRAME_MS).changed
+    assert not every.update(frame, 120 * FRAME_MS).changed
 
 
 def test_an_empty_still_room_costs_only_the_sweep(scene: ImageArray) -> None:

@@ -34,6 +34,10 @@ class MotionSettings:
     min_area: float = 0.0008  # least blob area, as a fraction of the frame, that counts
     background_time_ms: float = 2000.0  # time constant of the background update
     dilate_px: int = 2  # blob growth (downscaled pixels) so a body's parts join into one blob
+    # While everyone wanted is tracked the background is only followed, and it is needed only once
+    # tracking ends: a sample every fifth of its time constant keeps it as current at a fraction of
+    # the cost (each sample weighs the whole time since the last one).
+    follow_interval_ms: float = 400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +59,18 @@ class MotionGate:
         self._background: FloatArray | None = None
         self._noise_sigma = 0.0
         self._last_timestamp_ms: int | None = None
+        self._background_ms: int | None = None  # the last frame the background took in
+
+    @property
+    def background(self) -> FloatArray:
+        """The downscaled grey background (empty before the first frame)."""
+        return self._background if self._background is not None else np.zeros((0, 0), np.float32)
 
     def reset(self) -> None:
         """Forget the background (a new source, or the camera moved)."""
         self._background = None
         self._last_timestamp_ms = None
+        self._background_ms = None
 
     def _small_grey(self, image: FrameImage) -> FloatArray:
         width, height = image_size(image)
@@ -76,20 +87,30 @@ class MotionGate:
         return cv2.GaussianBlur(small, (3, 3), 0).astype(np.float32)
 
     def follow(self, image: FrameImage, timestamp_ms: int) -> None:
-        """Only keep the background current (nobody to search for: no difference, no blobs)."""
-        grey = self._small_grey(image)
+        """Only keep the background current (nobody to search for: no difference, no blobs).
+
+        Samples a frame at most every `follow_interval_ms` (each sample weighs the time since the
+        last one); `update` still steps from the last frame seen, so it behaves as before.
+        """
+        background_ms = self._background_ms
+        current = self._background is not None and self._last_timestamp_ms is not None
+        self._last_timestamp_ms = timestamp_ms
         if (
-            self._background is None
-            or self._background.shape != grey.shape
-            or self._last_timestamp_ms is None
+            current
+            and background_ms is not None
+            and 0 <= timestamp_ms - background_ms < self.settings.follow_interval_ms
         ):
+            return
+        grey = self._small_grey(image)
+        if self._background is None or self._background.shape != grey.shape or not current:
             self._background = grey
         else:
-            dt_ms = max(1.0, float(timestamp_ms - self._last_timestamp_ms))
+            since_ms = timestamp_ms if background_ms is None else background_ms
+            dt_ms = max(1.0, float(timestamp_ms - since_ms))
             self._background += (1.0 - math.exp(-dt_ms / self.settings.background_time_ms)) * (
                 grey - self._background
             )
-        self._last_timestamp_ms = timestamp_ms
+        self._background_ms = timestamp_ms
 
     def update(self, image: FrameImage, timestamp_ms: int) -> MotionResult:
         """Compare an RGB frame with the background, then update the background."""
@@ -97,7 +118,7 @@ class MotionGate:
         grey = self._small_grey(image)
         if self._background is None or self._background.shape != grey.shape:
             self._background = grey
-            self._last_timestamp_ms = timestamp_ms
+            self._last_timestamp_ms = self._background_ms = timestamp_ms
             return MotionResult(False, (), 0.0, self._noise_sigma, s.threshold)
         diff = grey - self._background
         diff -= _median(diff)
@@ -124,6 +145,7 @@ class MotionGate:
         # Where the scene changed, the background follows the same way: a person who stops is
         # absorbed after a few time constants (the tracker follows them then, not the gate).
         self._background += alpha * (grey - self._background)
+        self._background_ms = timestamp_ms
         return MotionResult(bool(regions), regions, changed_fraction, self._noise_sigma, threshold)
 
 
