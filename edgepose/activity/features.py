@@ -38,6 +38,7 @@ BODY_JOINTS: tuple[int, ...] = (
     L.LEFT_ANKLE,
     L.RIGHT_ANKLE,
 )
+_BODY_INDEX = np.array(BODY_JOINTS, dtype=np.intp)
 # MediaPipe's pose embedder scales by max(torso * 2.5, farthest landmark from the hips); the
 # second term keeps the scale right when the torso is foreshortened (bending towards the camera).
 TORSO_SIZE_MULTIPLIER = 2.5
@@ -111,35 +112,51 @@ def to_blazepose_layout(pose: Pose) -> tuple[FloatArray, FloatArray | None]:
     return full, world
 
 
+Vec3 = tuple[float, float, float]
+_NAN3: Vec3 = (NAN, NAN, NAN)
+
+
+def _vectors(array: FloatArray) -> list[Vec3]:
+    """Rows as 3-vectors of Python floats (2D points get z = 0, which changes no norm or dot).
+
+    The per-frame geometry is a few dozen operations on 2- and 3-vectors: scalar math on floats is
+    several times faster there than numpy's per-call overhead (and computes in double precision).
+    """
+    if array.shape[1] == 3:
+        return [(x, y, z) for x, y, z in array.tolist()]
+    return [(x, y, 0.0) for x, y in array.tolist()]
+
+
 def _mid(points: FloatArray, a: int, b: int) -> FloatArray:
     """Midpoint of two landmarks; the one present if the other is missing."""
-    pa: FloatArray = points[a]
-    pb: FloatArray = points[b]
-    if np.isnan(pa[0]):
-        return np.array(pb, dtype=np.float32)
-    if np.isnan(pb[0]):
-        return np.array(pa, dtype=np.float32)
-    return np.asarray((pa + pb) / 2.0, dtype=np.float32)
+    ax, ay = points[a].tolist()
+    bx, by = points[b].tolist()
+    if math.isnan(ax):
+        return np.array((bx, by), dtype=np.float32)
+    if math.isnan(bx):
+        return np.array((ax, ay), dtype=np.float32)
+    # The float32 sum, halved, rounds as the exact midpoint rounded once to float32 does.
+    return np.array(((ax + bx) / 2.0, (ay + by) / 2.0), dtype=np.float32)
 
 
-def angle_deg(a: FloatArray, b: FloatArray, c: FloatArray) -> float:
+def angle_deg(a: Vec3, b: Vec3, c: Vec3) -> float:
     """The angle at b between b->a and b->c in degrees; NaN if any point is missing."""
-    u = a - b
-    v = c - b
-    nu = float(np.linalg.norm(u))
-    nv = float(np.linalg.norm(v))
+    ux, uy, uz = a[0] - b[0], a[1] - b[1], a[2] - b[2]
+    vx, vy, vz = c[0] - b[0], c[1] - b[1], c[2] - b[2]
+    nu = math.hypot(ux, uy, uz)
+    nv = math.hypot(vx, vy, vz)
     if not (nu > 0.0 and nv > 0.0):  # also false for NaN
         return NAN
-    cos = float(np.dot(u, v)) / (nu * nv)
+    cos = (ux * vx + uy * vy + uz * vz) / (nu * nv)
     return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
-def inclination_deg(vector: FloatArray, reference: FloatArray) -> float:
-    """Angle between a vector and a reference direction in degrees; NaN if undefined."""
-    n = float(np.linalg.norm(vector))
+def inclination_deg(vector: Vec3, reference: Vec3) -> float:
+    """Angle between a vector and a unit reference direction in degrees; NaN if undefined."""
+    n = math.hypot(*vector)
     if not n > 0.0:
         return NAN
-    cos = float(np.dot(vector, reference)) / n
+    cos = (vector[0] * reference[0] + vector[1] * reference[1] + vector[2] * reference[2]) / n
     return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
@@ -148,7 +165,7 @@ def _nanmean(values: list[float]) -> float:
     return sum(finite) / len(finite) if finite else NAN
 
 
-def _joint_angles(p: FloatArray) -> JointAngles:
+def _joint_angles(p: list[Vec3]) -> JointAngles:
     return JointAngles(
         knee_left=angle_deg(p[L.LEFT_HIP], p[L.LEFT_KNEE], p[L.LEFT_ANKLE]),
         knee_right=angle_deg(p[L.RIGHT_HIP], p[L.RIGHT_KNEE], p[L.RIGHT_ANKLE]),
@@ -161,34 +178,40 @@ def _joint_angles(p: FloatArray) -> JointAngles:
     )
 
 
-def _segment(p: FloatArray, top: tuple[int, int], bottom: tuple[int, int]) -> FloatArray:
+def _minus(a: Vec3, b: Vec3) -> Vec3:
+    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
+
+
+def _segment(p: list[Vec3], top: tuple[int, int], bottom: tuple[int, int]) -> Vec3:
     """Centre of `bottom` to centre of `top` (left/right pairs); one side only if the other is missing.
 
     Mixing one side's landmark with the other side's centre would tilt the vector by up to the
     body's half width, so a side is used only when both its ends are visible.
     """
-    t_l: FloatArray = p[top[0]]
-    t_r: FloatArray = p[top[1]]
-    b_l: FloatArray = p[bottom[0]]
-    b_r: FloatArray = p[bottom[1]]
-    left_ok = not (np.isnan(t_l[0]) or np.isnan(b_l[0]))
-    right_ok = not (np.isnan(t_r[0]) or np.isnan(b_r[0]))
+    t_l, t_r, b_l, b_r = p[top[0]], p[top[1]], p[bottom[0]], p[bottom[1]]
+    left_ok = not (math.isnan(t_l[0]) or math.isnan(b_l[0]))
+    right_ok = not (math.isnan(t_r[0]) or math.isnan(b_r[0]))
     if left_ok and right_ok:
-        return np.asarray((t_l + t_r) / 2.0 - (b_l + b_r) / 2.0, dtype=np.float32)
+        return (
+            (t_l[0] + t_r[0]) / 2.0 - (b_l[0] + b_r[0]) / 2.0,
+            (t_l[1] + t_r[1]) / 2.0 - (b_l[1] + b_r[1]) / 2.0,
+            (t_l[2] + t_r[2]) / 2.0 - (b_l[2] + b_r[2]) / 2.0,
+        )
     if left_ok:
-        return np.asarray(t_l - b_l, dtype=np.float32)
+        return _minus(t_l, b_l)
     if right_ok:
-        return np.asarray(t_r - b_r, dtype=np.float32)
-    return np.full(p.shape[1], np.nan, dtype=np.float32)
+        return _minus(t_r, b_r)
+    return _NAN3
 
 
-def _inclinations(p: FloatArray, up: FloatArray) -> tuple[float, float, float]:
+def _inclinations(p: list[Vec3], up: Vec3) -> tuple[float, float, float]:
     """Torso from vertical up, hips->ankles and shins from vertical down."""
+    down = (-up[0], -up[1], -up[2])
     torso = inclination_deg(_segment(p, (L.LEFT_SHOULDER, L.RIGHT_SHOULDER), (L.LEFT_HIP, L.RIGHT_HIP)), up)
-    leg = inclination_deg(_segment(p, (L.LEFT_ANKLE, L.RIGHT_ANKLE), (L.LEFT_HIP, L.RIGHT_HIP)), -up)
+    leg = inclination_deg(_segment(p, (L.LEFT_ANKLE, L.RIGHT_ANKLE), (L.LEFT_HIP, L.RIGHT_HIP)), down)
     shins = [
-        inclination_deg(p[L.LEFT_ANKLE] - p[L.LEFT_KNEE], -up),
-        inclination_deg(p[L.RIGHT_ANKLE] - p[L.RIGHT_KNEE], -up),
+        inclination_deg(_minus(p[L.LEFT_ANKLE], p[L.LEFT_KNEE]), down),
+        inclination_deg(_minus(p[L.RIGHT_ANKLE], p[L.RIGHT_KNEE]), down),
     ]
     return torso, leg, _nanmean(shins)
 
@@ -210,16 +233,17 @@ def compute_features(
     landmarks, world_in = to_blazepose_layout(pose)
     visible = landmarks[:, 3] >= min_visibility
     xy = landmarks[:, :2] * np.array([width, height], dtype=np.float32)
-    points = np.where(visible[:, None], xy, np.nan).astype(np.float32)
-    depth = np.where(visible, landmarks[:, 2] * width, np.nan).astype(np.float32)
+    points = np.where(visible[:, None], xy, np.nan).astype(np.float32, copy=False)
+    depth = np.where(visible, landmarks[:, 2] * width, np.nan).astype(np.float32, copy=False)
     world = None
     if world_in is not None:
-        world = np.where(visible[:, None], world_in, np.nan).astype(np.float32)
+        world = np.where(visible[:, None], world_in, np.nan).astype(np.float32, copy=False)
+    any_visible = bool(visible.any())
 
     hips = _mid(points, L.LEFT_HIP, L.RIGHT_HIP)
     shoulders = _mid(points, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
     torso = float(np.linalg.norm(shoulders - hips))
-    if np.any(visible) and not np.isnan(hips[0]):
+    if any_visible and not math.isnan(hips[0]):
         spread = float(np.nanmax(np.linalg.norm(points[visible] - hips, axis=1)))
         scale = max(torso, spread / TORSO_SIZE_MULTIPLIER)
     else:
@@ -227,20 +251,20 @@ def compute_features(
     if not scale > 0.0:
         scale = NAN
 
-    geometry = world if world is not None else points
+    geometry = _vectors(world if world is not None else points)
+    up: Vec3 = (0.0, -1.0, 0.0)
     if world is not None:
         tilt = math.radians(camera_tilt_deg)
-        up = np.array([0.0, -math.cos(tilt), -math.sin(tilt)], dtype=np.float32)
-    else:
-        up = np.array([0.0, -1.0], dtype=np.float32)
+        up = (0.0, -math.cos(tilt), -math.sin(tilt))
     angles = _joint_angles(geometry)
     torso_deg, leg_deg, shin_deg = _inclinations(geometry, up)
 
     box = None
-    if np.any(visible):
-        vx, vy = landmarks[visible, 0], landmarks[visible, 1]
-        box = BBox(float(vx.min()), float(vy.min()), float(vx.max()), float(vy.max()))
-    body_visible = visible[list(BODY_JOINTS)]
+    if any_visible:
+        seen = landmarks[visible, :2]
+        (xmin, ymin), (xmax, ymax) = seen.min(axis=0).tolist(), seen.max(axis=0).tolist()
+        box = BBox(xmin, ymin, xmax, ymax)
+    body_visible = visible[_BODY_INDEX]
     return PoseFeatures(
         track_id=pose.track_id,
         timestamp_ms=timestamp_ms,

@@ -75,7 +75,10 @@ class OneEuroFilter:
             return values.astype(np.float32, copy=True)
         dx = (x - self._raw) * value_scale * self.frequency_hz
         assert self._dvalue is not None
-        edx = self._dvalue + _alpha(self.params.derivate_cutoff, self.frequency_hz) * (dx - self._dvalue)
+        # The derivative's cutoff is one number: plain float math (the same double operations).
+        te = 1.0 / self.frequency_hz
+        d_alpha = 1.0 / (1.0 + (1.0 / (2.0 * math.pi * float(self.params.derivate_cutoff))) / te)
+        edx = self._dvalue + d_alpha * (dx - self._dvalue)
         cutoff = self.params.min_cutoff + self.params.beta * np.abs(edx)
         a = _alpha(cutoff, self.frequency_hz)
         filtered = a * x + (1.0 - a) * self._value
