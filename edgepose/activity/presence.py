@@ -87,6 +87,8 @@ class Presence:
                 return out
             self.confirmed = True
             out.append(Emit(EventType.PERSON_ENTERED, {}))
+        if not self.zones:
+            return out  # no zones: the anchor point would go unused
         point = anchor_point(f, self.cfg.zone_anchor)
         if point is None:
             return out
