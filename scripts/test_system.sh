@@ -160,8 +160,8 @@ build_root
 if ! boot; then
   # Seen here twice in a row and then not again: the booted container went away within its first
   # minute. Boot once more, in a fresh overlay, before calling the tests failed.
-  kill -KILL "$NSPAWN_PID" 2>/dev/null
-  wait "$NSPAWN_PID" 2>/dev/null
+  kill -KILL "$NSPAWN_PID" 2>/dev/null || true
+  wait "$NSPAWN_PID" 2>/dev/null || true
   mountpoint -q "$RUN/merged" && umount -l "$RUN/merged"
   rm -rf "$RUN"
   note "booting again"
