@@ -129,9 +129,18 @@ boot() {
     --bind="$ROOT_CACHE/pip-cache:/root/.cache/pip" \
     >"$RUN/console.log" 2>&1 &
   NSPAWN_PID=$!
-  # The container's PID 1 is the child of systemd-nspawn.
+  # The container's PID 1 is the child of systemd-nspawn that lives in a PID namespace of its own:
+  # nspawn first forks a helper child that exits once PID 1 runs, so the first child seen may be
+  # that helper.
+  local host_ns
+  host_ns=$(readlink /proc/self/ns/pid)
+  LEADER=""
   for _ in $(seq 1 100); do
-    LEADER=$(pgrep -P "$NSPAWN_PID" | head -n1 || true)
+    for child in $(pgrep -P "$NSPAWN_PID" || true); do
+      if [ "$(readlink "/proc/$child/ns/pid" 2>/dev/null || true)" != "$host_ns" ]; then
+        LEADER=$child
+      fi
+    done
     [ -n "$LEADER" ] && break
     sleep 0.2
   done
@@ -158,8 +167,8 @@ boot() {
 need_host_tools
 build_root
 if ! boot; then
-  # Seen here twice in a row and then not again: the booted container went away within its first
-  # minute. Boot once more, in a fresh overlay, before calling the tests failed.
+  # A container that went away while booting is booted once more, in a fresh overlay, before the
+  # system tests count as failed.
   kill -KILL "$NSPAWN_PID" 2>/dev/null || true
   wait "$NSPAWN_PID" 2>/dev/null || true
   mountpoint -q "$RUN/merged" && umount -l "$RUN/merged"
