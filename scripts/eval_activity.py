@@ -233,37 +233,21 @@ def real_people_tables(figure: Path, people: int) -> None:
         reps = Counter(str(e.attributes["exercise"]) for e in events if e.type is EventType.REP)
         falls = sum(1 for e in events if e.type is EventType.FALL_DETECTED)
         seq = [str(e.attributes["posture"]) for e in events if e.type is EventType.POSTURE_CHANGED]
-        truth = "fall" if m.fall else (f"{m.squats} squats" if m.squats else "no fall")
+        truth = "fall" if m.fall else (f"{m.squats} squat{'s' * (m.squats > 1)}" if m.squats else "no fall")
         other = sum(v for k, v in reps.items() if k != "squat")
         print(f"| {m.name} | {truth} | {falls} | {reps['squat']} | {other} | {' > '.join(seq)} |")
 
 
-def _right_arm(features: object) -> tuple[float, float]:
-    """(right wrist above the right shoulder in torso lengths, right elbow angle) of one pose."""
-    import numpy as np
-
-    from edgepose.activity.features import PoseFeatures
-    from edgepose.skeleton import PoseLandmark as L
-
-    assert isinstance(features, PoseFeatures)
-    p = features.points_px
-    torso = float(np.linalg.norm(features.shoulder_center_px - features.hip_center_px))
-    return float(p[L.RIGHT_SHOULDER, 1] - p[L.RIGHT_WRIST, 1]) / torso, features.angles.elbow_right
-
-
 def _front_stop_box(data: dict[str, Any], right_arm: dict[int, bool], front_stop: Counter[str]) -> None:
     """right_arm_raised outside Traffic_FrontStop's box (95th percentiles of its wrist height and elbow)."""
-    import numpy as np
+    from tools.evaluation.real_poses import front_stop_box
 
-    stop = np.array([_right_arm(f) for f in data["Traffic_FrontStop"].features])
-    wrist_max, elbow_max = (float(v) for v in np.nanpercentile(stop, 95, axis=0))
-    raised = [_right_arm(f) for f in data["Stand_RightArmRaised"].features]
-    inside = {i for i, (w, e) in enumerate(raised) if w <= wrist_max and e <= elbow_max}
-    outside = [ok for i, ok in right_arm.items() if i not in inside]
+    box = front_stop_box(data)
+    outside = [ok for i, ok in right_arm.items() if i not in box.inside]
     false = sum(front_stop.values()) - front_stop["none"]
     print(
-        f"- Traffic_FrontStop's box (wrist at most {wrist_max:.2f} torso lengths above the shoulder, elbow "
-        f"at most {elbow_max:.0f} degrees) holds {len(inside)} of {len(raised)} "
+        f"- Traffic_FrontStop's box (wrist at most {box.wrist_max:.2f} torso lengths above the shoulder, "
+        f"elbow at most {box.elbow_max_deg:.0f} degrees) holds {len(box.inside)} of {box.samples} "
         f"Stand_RightArmRaised samples; "
         f"right_arm_raised outside it: {sum(outside)}/{len(outside)} = {sum(outside) / len(outside):.1%}; "
         f"Traffic_FrontStop read as a gesture: {false}/{sum(front_stop.values())} = "

@@ -26,6 +26,7 @@ from edgepose.activity.falls import FallDetector
 from edgepose.activity.features import PoseFeatures, compute_features
 from edgepose.activity.gestures import GestureDetector
 from edgepose.activity.inactivity import InactivityDetector
+from edgepose.activity.motion import HipMotion
 from edgepose.activity.pose_model import MODEL_FILE, PoseModel, decide, load_pose_model
 from edgepose.activity.posture import PostureTracker, is_lying
 from edgepose.activity.presence import Presence
@@ -49,6 +50,7 @@ class _Track:
     reps: RepCounter
     gestures: GestureDetector
     inactivity: InactivityDetector
+    motion: HipMotion = field(default_factory=HipMotion)
     smoothing: EmaSmoothing | None = None
     class_counter: ClassRepetitionCounter | None = None
     actions: ActionTracker | None = None
@@ -184,7 +186,7 @@ class ActivityEngine:
     def _update_track(self, track: _Track, f: PoseFeatures, t: int) -> list[Emit]:
         track.last_features = f
         out = track.presence.seen(f, t)
-        instant, static = self._posture_and_gesture(f)
+        instant, static = self._posture_and_gesture(f, track.motion.update(f, t))
         lying = is_lying(f, self.config.posture)
         squatting = Posture.SQUATTING in (instant, track.posture.current)
         if not track.presence.confirmed:
@@ -204,9 +206,9 @@ class ActivityEngine:
             out += track.actions.update(f, t)
         return out
 
-    def _posture_and_gesture(self, f: PoseFeatures) -> tuple[Posture, str | None]:
+    def _posture_and_gesture(self, f: PoseFeatures, hip_speed: float) -> tuple[Posture, str | None]:
         """This frame's posture and static gesture (pose model and rules, see `decide`)."""
-        return decide(f, self._pose_model, self.config)
+        return decide(f, self._pose_model, self.config, hip_speed)
 
     def _classify(self, track: _Track, f: PoseFeatures, t: int) -> list[Emit]:
         if self._classifier is None or track.smoothing is None:

@@ -34,6 +34,9 @@ class Hysteresis:
     extreme: float = math.nan
     start_value: float = math.nan
     armed: bool = True
+    #: The rest position arms the counter only while the gate holds (a push-up starts from a
+    #: plank's top, not from arms straightened on the way down to the floor).
+    rest_in_gate: bool = False
 
     def _past_enter(self, v: float) -> bool:
         return v > self.enter if self.rising else v < self.enter
@@ -42,14 +45,23 @@ class Hysteresis:
         return v < self.exit if self.rising else v > self.exit
 
     def update(
-        self, value: float, gate: bool, t: int, veto: bool = False, entered: bool = False
+        self,
+        value: float,
+        gate: bool,
+        t: int,
+        *,
+        veto: bool = False,
+        entered: bool = False,
+        can_exit: bool = True,
     ) -> tuple[int, float, float] | None:
         """Feed a value; (duration_ms, extreme, start value) when a repetition completes.
 
         `veto` cancels a repetition under way (it looked like another exercise); the counter
         then waits for the rest position before it can enter again. `entered` says another
         signal sees the exercise's low point (the counter enters as if the value had passed
-        `enter`); the rep still counts only when the value comes back past `exit`.
+        `enter`); the rep still counts only when the value comes back past `exit` while
+        `can_exit` holds (the rest of the body is back in the rest position too); past `exit`
+        without it the repetition is dropped.
         """
         if math.isnan(value):
             return None
@@ -60,7 +72,7 @@ class Hysteresis:
             if self._past_exit(value) or math.isnan(self.start_value):
                 self.left_rest_ms = t
                 self.start_value = value
-                self.armed = True
+                self.armed = gate or not self.rest_in_gate
             if gate and self.armed and not veto and (entered or self._past_enter(value)):
                 self.inside = True
                 self.extreme = value
@@ -68,6 +80,11 @@ class Hysteresis:
         better = value > self.extreme if self.rising else value < self.extreme
         if better:
             self.extreme = value
+        if self._past_exit(value) and not can_exit:
+            self.inside = False  # back at rest in the angle only: no repetition
+            self.left_rest_ms = t
+            self.start_value = value
+            return None
         if self._past_exit(value):
             self.inside = False
             done = (t - self.left_rest_ms, self.extreme, self.start_value)
@@ -111,7 +128,9 @@ class RepCounter:
         c = self.cfg
         self._counters = {
             "squat": Hysteresis(c.squat_enter_knee_deg, c.squat_exit_knee_deg),
-            "pushup": Hysteresis(c.pushup_enter_elbow_deg, c.pushup_exit_elbow_deg),
+            "pushup": Hysteresis(
+                c.pushup_enter_elbow_deg, c.pushup_exit_elbow_deg, armed=False, rest_in_gate=True
+            ),
             "jumping_jack": Hysteresis(c.jack_enter_arm_deg, c.jack_exit_arm_deg, rising=True),
             "curl_left": Hysteresis(c.curl_enter_elbow_deg, c.curl_exit_elbow_deg),
             "curl_right": Hysteresis(c.curl_enter_elbow_deg, c.curl_exit_elbow_deg),
@@ -124,7 +143,8 @@ class RepCounter:
         `squatting`: this frame's posture (before hysteresis) is squatting. A squat then enters
         even when the knee angle stays above its enter threshold, as it does for many real
         people seen from the front in 2D; it counts when the knee straightens past the exit.
-        Squatting also overrides the lunge's split-stance test (a wide squat spreads the feet).
+        Squatting also overrides the lunge's split-stance test (a wide squat spreads the feet),
+        but not a lunge repetition already under way.
         While a squat is under way, curls are cancelled (the arms bend during squats).
         """
         if self.last_rep_ms is not None and t - self.last_rep_ms >= self.cfg.idle_reset_ms:
@@ -140,14 +160,18 @@ class RepCounter:
         knee = nanmean(a.knee_left, a.knee_right)
         # Feet wide apart look like a lunge's split stance; a squatting posture says otherwise.
         lunging = split >= c.lunge_min_stride and not squatting
+        # A lunge under way vetoes the squat: a lunge seen from the side bends both knees and
+        # can read as a seat or a squat for a moment, which would lift the split-stance test.
+        lunge_under_way = self._counters["lunge"].inside
         out += self._step(
             "squat",
             knee,
             not horizontal and not lunging,
             t,
             "depth_deg",
-            veto=lunging or horizontal,
+            veto=lunging or horizontal or lunge_under_way,
             entered=squatting,
+            can_exit=torso <= c.squat_exit_max_torso_deg,
         )
         in_squat = self._counters["squat"].inside
         elbow = nanmean(a.elbow_left, a.elbow_right)
@@ -179,8 +203,9 @@ class RepCounter:
         side: str | None = None,
         veto: bool = False,
         entered: bool = False,
+        can_exit: bool = True,
     ) -> list[Emit]:
-        done = self._counters[key].update(value, gate, t, veto, entered)
+        done = self._counters[key].update(value, gate, t, veto=veto, entered=entered, can_exit=can_exit)
         if done is None:
             return []
         duration, extreme, start = done

@@ -128,6 +128,13 @@ class RepConfig(StrictModel):
         115.0, description="Squat: knee angle below which the rep is entered."
     )
     squat_exit_knee_deg: Float = Field(160.0, description="Squat: knee angle above which the rep counts.")
+    squat_exit_max_torso_deg: Float = Field(
+        20.0,
+        ge=0.0,
+        le=90.0,
+        description="Squat: the rep counts only once the torso is back within this angle of vertical "
+        "(someone lowering themselves to the floor straightens the knees while leaning).",
+    )
     pushup_enter_elbow_deg: Float = Field(
         100.0, description="Push-up: elbow angle below which the rep is entered."
     )
@@ -248,6 +255,13 @@ class PoseModelConfig(StrictModel):
     rules_for_lying: Bool = Field(
         True,
         description="Keep the angle rule's lying (world landmarks with camera_tilt_deg) when it says lying.",
+    )
+    sitting_max_hip_speed: Float = Field(
+        0.5,
+        ge=0.0,
+        description="Hip speed (torso sizes per second, over the last half second) above which the model's "
+        "sitting is not believed: a seated person's hips stay put, while walkers seen from above can "
+        "look seated.",
     )
 
 

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from edgepose.activity.features import PoseFeatures, compute_features
 from edgepose.activity.pose_model import LABEL_GESTURE, LABEL_POSTURE, LABELS, PoseModel, describe, mirrored
+from edgepose.skeleton import PoseLandmark as L
 from edgepose.skeleton import SkeletonKind
 from edgepose.types import FloatArray, PoseResult
 from tools.evaluation.body25 import to_pose
@@ -132,6 +133,36 @@ def train_on(data: Mapping[str, ClassFeatures], indices: Mapping[str, IntArray])
     return merge(models)
 
 
+@dataclass(frozen=True, slots=True)
+class FrontStopBox:
+    """Traffic_FrontStop's right arm (95th percentiles), and the right-arm samples inside it.
+
+    Traffic_FrontStop holds the upper arm out and the forearm up, the hand just above the
+    shoulder; it is "no gesture", yet some Stand_RightArmRaised people raise the arm no higher.
+    """
+
+    wrist_max: float  # right wrist above the right shoulder, torso lengths
+    elbow_max_deg: float
+    inside: frozenset[int]  # Stand_RightArmRaised sample indices within both bounds
+    samples: int  # Stand_RightArmRaised samples
+
+
+def _right_arm(f: PoseFeatures) -> tuple[float, float]:
+    """(right wrist above the right shoulder in torso lengths, right elbow angle) of one pose."""
+    p = f.points_px
+    torso = float(np.linalg.norm(f.shoulder_center_px - f.hip_center_px))
+    return float(p[L.RIGHT_SHOULDER, 1] - p[L.RIGHT_WRIST, 1]) / torso, f.angles.elbow_right
+
+
+def front_stop_box(data: Mapping[str, ClassFeatures]) -> FrontStopBox:
+    """The box of Traffic_FrontStop's right arm and the Stand_RightArmRaised samples within it."""
+    stop = np.array([_right_arm(f) for f in data["Traffic_FrontStop"].features])
+    wrist_max, elbow_max = (float(v) for v in np.nanpercentile(stop, 95, axis=0))
+    raised = [_right_arm(f) for f in data["Stand_RightArmRaised"].features]
+    inside = frozenset(i for i, (w, e) in enumerate(raised) if w <= wrist_max and e <= elbow_max)
+    return FrontStopBox(wrist_max, elbow_max, inside, len(raised))
+
+
 # --- Motions between real people's poses -------------------------------------------------------
 
 FPS: Final = 30
@@ -218,7 +249,12 @@ def motions(samples: Mapping[str, BodySamples], people: int) -> list[Motion]:
         fall_s = (0.6, 0.8, 1.0)[n % 3]
         out.append(Motion(f"fall_{fall_s}s_{n}", ((1.0, stand), (1.0 + fall_s, lie)), fall=True))
         out.append(Motion(f"sit_down_hard_0.4s_{n}", ((1.0, stand), (1.4, seat))))
-        out.append(Motion(f"bend_to_squat_1s_{n}", ((1.0, stand), (2.0, squat), (5.0, squat), (6.0, stand))))
+        # Down into a squat, held, and up again: one (slow) squat, and no fall.
+        out.append(
+            Motion(
+                f"bend_to_squat_1s_{n}", ((1.0, stand), (2.0, squat), (5.0, squat), (6.0, stand)), squats=1
+            )
+        )
         out.append(Motion(f"lie_down_slowly_6s_{n}", ((1.0, stand), (3.5, squat), (7.0, lie))))
         period = (1.6, 2.4, 4.0)[n % 3]
         depth = (1.0, 0.85, 0.7)[n % 3]
