@@ -16,7 +16,7 @@ import numpy as np
 
 from edgepose.activity.pose_model import LABELS
 from tools.evaluation import datasets
-from tools.evaluation.pose_training import AUGMENTED_COPIES, EPOCHS, HIDDEN, SEEDS
+from tools.evaluation.pose_training import AUGMENTED_COPIES, EPOCHS, HIDDEN, LABEL_WEIGHTS, SEEDS
 from tools.evaluation.real_poses import MODEL_LABEL, features_of, train_on
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,10 +25,12 @@ ABOUT = {
     f"first {datasets.DEVELOPMENT_FRACTION:.0%} of each class file, plain and mirrored, "
     f"{AUGMENTED_COPIES} distorted copies per network",
     "model": f"{SEEDS} networks of one hidden layer of {HIDDEN} ReLU units (seeds 0-{SEEDS - 1}), logits "
-    f"averaged: one layer of {SEEDS * HIDDEN} units; softmax; Adam, {EPOCHS} epochs",
+    f"averaged: one layer of {SEEDS * HIDDEN} units; softmax; Adam, {EPOCHS} epochs; loss weights "
+    f"{LABEL_WEIGHTS} (other labels 1)",
     "license": "data: MIT, Copyright (c) 2020 Arthur FINDELAIR; see models/LICENSE",
     "labels": {
-        label: sorted(c for c, m in MODEL_LABEL.items() if m == label) for label in set(MODEL_LABEL.values())
+        label: sorted(c for c, m in MODEL_LABEL.items() if m == label)
+        for label in sorted(set(MODEL_LABEL.values()))
     },
     "command": "python scripts/train_activity_poses.py",
 }

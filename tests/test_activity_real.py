@@ -120,8 +120,8 @@ def test_right_arm_raised_outside_the_traffic_stop_pose(
     """The right arm's goal as docs/activity.md restates it: 95 % outside Traffic_FrontStop's box.
 
     Inside the box the same pose is "raised arm" in one class and "no gesture" in the other; a
-    floor a little under the measured 89.7 % overall keeps a worse model from passing, and
-    Traffic_FrontStop read as a raised arm (measured 1.6 %) stays under 3 %.
+    floor a little under the measured 89.9 % overall keeps a worse model from passing, and
+    Traffic_FrontStop read as a raised arm (measured 1.3 %) stays under 3 %.
     """
     _, gesture, _ = cv
     assert gesture["right_arm_raised_outside_front_stop"] >= 0.95, gesture
@@ -166,8 +166,8 @@ def test_falls_and_squats_between_real_poses(development: dict[str, datasets.Bod
         expected_squats += m.squats
         false_reps += sum(reps.values())  # any other exercise, and squats where there are none
     # Measured: 5 of 6 falls, no false fall in 18 look-alikes (lying down slowly through a squat is
-    # no fall), 36 of 36 squats and no other repetition (see docs/activity.md); the squat bound
-    # leaves room for one missed squat per set of five.
+    # no fall), 31 of 36 squats (one shallow set of an odd squat reads as standing) and no other
+    # repetition (see docs/activity.md); the squat bound leaves room for one more missed squat.
     assert found >= 5
     assert false == 0
     assert expected_squats == 36

@@ -251,8 +251,8 @@ def load_pose_model(path: Path) -> PoseModel:
         raise ConfigError(f"activity.pose_model.path {path}: {exc}") from exc
 
 
-#: Sitting and squatting from the model need at least these probabilities (see `decide`).
-MIN_PROBABILITY: Final = {Posture.SITTING: 0.5, Posture.SQUATTING: 0.8}
+#: Sitting or squatting from the model needs at least this probability (see `decide`).
+SEAT_MIN_PROBABILITY: Final = 0.5
 
 
 def decide(
@@ -265,7 +265,7 @@ def decide(
     both_hands_up (both wrists above the nose, elbows fairly straight) wins over a model's
     one-arm label, because the model learnt it from arms held straight up only. Sitting or
     squatting needs a bent knee or hip (below standing_knee_min_deg / standing_hip_min_deg: legs
-    stretched out on the floor keep the knees straight) and the label's MIN_PROBABILITY, else the
+    stretched out on the floor keep the knees straight) and SEAT_MIN_PROBABILITY, else the
     rule's posture stands (walkers mid-stride seen from above looked seated). The rule's posture
     also stands when no knee angle is known and when the model says lunge (walkers mid-stride).
     Sitting while the hips travel faster than sitting_max_hip_speed (`hip_speed`, torso sizes per
@@ -288,7 +288,9 @@ def decide(
         nanmin(a.knee_left, a.knee_right) < config.posture.standing_knee_min_deg
         or nanmin(a.hip_left, a.hip_right) < config.posture.standing_hip_min_deg
     )
-    if posture in MIN_PROBABILITY and not (bent and p.probability >= MIN_PROBABILITY[posture]):
+    if posture in (Posture.SITTING, Posture.SQUATTING) and not (
+        bent and p.probability >= SEAT_MIN_PROBABILITY
+    ):
         posture = rule_posture  # straight legs or an unsure model: a stride, not a seat
     if posture is Posture.SITTING and hip_speed > config.pose_model.sitting_max_hip_speed:
         posture = Posture.UNKNOWN  # hips travelling: a walker seen from above, not a seat
