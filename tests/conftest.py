@@ -23,6 +23,7 @@ pytest_plugins: list[str] = [
     "tests.plugins.broker",
     "tests.plugins.reference",
     "tests.plugins.activity",
+    "tests.plugins.scene",
 ]
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 from edgepose.config.source import SourceConfig
 from edgepose.pose.landmarker import PoseLandmarker, PoseLandmarkerOptions
@@ -16,7 +15,8 @@ from edgepose.sources import create_source, parse_source_uri
 from edgepose.sources.base import rotate_image
 from edgepose.sources.jpeg import JpegImage
 from edgepose.types import Frame, GateDecision, ImageArray, RunningMode, image_size
-from tools.evaluation.scale_sweep import Cutout, cutouts, empty_scene, paste
+from tests.plugins.scene import holds_hips, noisy
+from tools.evaluation.scale_sweep import Cutout, paste
 
 FRAME_MS = 1000 // 15
 
@@ -49,21 +49,6 @@ class Counting:
 
     def grey(self, min_width_px: int) -> ImageArray:
         return self.inner.grey(min_width_px)
-
-
-@pytest.fixture(scope="module")
-def scene(media: Path) -> ImageArray:
-    return empty_scene(media)
-
-
-@pytest.fixture(scope="module")
-def person(media: Path) -> Cutout:
-    return cutouts(media)[0]  # basketball1.png's player
-
-
-def noisy(image: ImageArray, rng: np.random.Generator) -> ImageArray:
-    noise = rng.normal(0.0, 2.0, image.shape[:2])[..., None]
-    return np.clip(image.astype(np.float32) + noise, 0, 255).astype(np.uint8)
 
 
 def test_reduced_grey_is_the_block_average_of_the_full_frame(scene: ImageArray) -> None:
@@ -123,8 +108,7 @@ def test_the_gate_sees_a_compressed_frame_as_it_sees_the_array(scene: ImageArray
     moved = compressed.update(jpeg(noisy(image, rng)), 30 * FRAME_MS)
     assert moved.changed
     box = moved.regions[0].scale(640, 480)
-    hips = reference[23:25].mean(axis=0)
-    assert box.xmin <= hips[0] <= box.xmax and box.ymin <= hips[1] <= box.ymax
+    assert holds_hips(box, reference)
 
 
 def test_an_empty_room_is_decoded_in_full_only_when_the_detector_runs(

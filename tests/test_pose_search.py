@@ -5,8 +5,6 @@ Real models, real people (cut out of the test photos and pasted small into vtest
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -23,26 +21,11 @@ from edgepose.pose.search import (
     sweep_regions,
 )
 from edgepose.types import GateDecision, ImageArray, PoseResult, RunningMode
-from tools.evaluation.scale_sweep import Cutout, cutouts, empty_scene, match, paste
+from tests.plugins.scene import holds_hips, noisy
+from tools.evaluation.scale_sweep import Cutout, match, paste
 
 FPS = 15
 FRAME_MS = 1000 // FPS
-
-
-@pytest.fixture(scope="module")
-def scene(media: Path) -> ImageArray:
-    return empty_scene(media)
-
-
-@pytest.fixture(scope="module")
-def person(media: Path) -> Cutout:
-    return cutouts(media)[0]  # basketball1.png's player
-
-
-def noisy(image: ImageArray, rng: np.random.Generator, offset: float = 0.0) -> ImageArray:
-    """The image as a camera delivers it: sensor noise (sigma 2) and a brightness offset."""
-    noise = rng.normal(offset, 2.0, image.shape[:2])[..., None]
-    return np.clip(image.astype(np.float32) + noise, 0, 255).astype(np.uint8)
 
 
 def pixels(result: PoseResult) -> list[np.ndarray]:
@@ -82,8 +65,7 @@ def test_the_gate_ignores_noise_and_light_drift_and_fires_on_a_person(
     result = gate.update(noisy(image, rng, offset=12.0), 150 * FRAME_MS)
     assert result.changed
     box = result.regions[0].scale(640, 480)
-    hips = reference[23:25].mean(axis=0)
-    assert box.xmin <= hips[0] <= box.xmax and box.ymin <= hips[1] <= box.ymax
+    assert holds_hips(box, reference)
 
 
 def test_following_samples_a_frame_per_interval_and_keeps_the_background_current(
